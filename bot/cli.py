@@ -1,0 +1,113 @@
+"""Command-line commands: search, ingest, stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from storage.models import Outcome, SearchHit
+from storage.store import Store
+
+_TAG_RE = re.compile(r"</?b>")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="furat", description="Search and follow Arabic news.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    search = sub.add_parser("search", help="search the archive")
+    search.add_argument("query", nargs="?", default="")
+    search.add_argument("--json", action="store_true", help="one JSON line per query")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--stdin", action="store_true", help="read one query per line")
+    ingest = sub.add_parser("ingest", help="add or update articles (.txt files or folders)")
+    ingest.add_argument("paths", nargs="*", type=Path)
+    sub.add_parser("stats", help="show the size of the archive")
+    return parser
+
+
+def _hit_json(hit: SearchHit) -> dict[str, object]:
+    return {
+        "doc": hit.doc,
+        "title": hit.title,
+        "outlet": hit.outlet,
+        "passage": hit.passage,
+        "score": hit.score,
+    }
+
+
+def _print_listing(query: str, hits: list[SearchHit]) -> None:
+    if not hits:
+        print(f"No results for {query!r}.")
+        return
+    for rank, hit in enumerate(hits, 1):
+        outlet = f" — {hit.outlet}" if hit.outlet else ""
+        snippet = _TAG_RE.sub("*", hit.snippet)
+        print(f"{rank}. {hit.title}{outlet}  [{hit.doc} #{hit.ordinal}, {hit.score:.2f}]")
+        print(f"   {snippet}\n")
+
+
+async def _search(store: Store, args: argparse.Namespace) -> int:
+    queries = (line.rstrip("\n") for line in sys.stdin) if args.stdin else [args.query]
+    for query in queries:
+        started = time.perf_counter()
+        hits = await store.search(query, limit=args.limit)
+        took = (time.perf_counter() - started) * 1000
+        if args.json or args.stdin:
+            line = {
+                "query": query,
+                "results": [_hit_json(h) for h in hits],
+                "took_ms": round(took, 3),
+            }
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            _print_listing(query, hits)
+    return 0
+
+
+async def _ingest(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+    report = await store.ingest(args.paths or [settings.seeds])
+    for f in report.files:
+        detail = f": {f.reason}" if f.reason else ""
+        print(f"{f.outcome.value:9} {f.path}{detail}")
+    print(report.summary())
+    return 1 if report.count(Outcome.FAILED) else 0
+
+
+async def _stats(store: Store) -> int:
+    s = await store.stats()
+    print(f"documents  {s.documents}\npassages   {s.passages}\noutlets    {s.outlets}")
+    print(f"database   {s.path} ({s.size_bytes / 1024:.0f} KiB)")
+    print(f"last ingest {s.last_ingest or 'never'}")
+    return 0
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # An explicit ingest decides what goes in, so it skips the embedded seed build.
+    seeds = None if args.command == "ingest" else settings.seeds
+    store = await Store.open(settings.db_path, seeds=seeds)
+    try:
+        if args.command == "search":
+            return await _search(store, args)
+        if args.command == "ingest":
+            return await _ingest(store, args, settings)
+        return await _stats(store)
+    finally:
+        await store.close()
+
+
+def run_cli(argv: Sequence[str]) -> int:
+    """Run one command and return the process exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return asyncio.run(_run(args, settings))

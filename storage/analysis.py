@@ -1,0 +1,104 @@
+"""Arabic text analysis shared by documents and queries: normalisation, tokens, stems."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# Invisible format characters that break words apart or glue them without showing.
+_INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+# Arabic marks (harakat, Quranic annotation, superscript alef) and tatweel.
+_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
+_DELETE_RE = re.compile(f"[{_INVISIBLE}{_MARKS}]")
+_DIGIT_RE = re.compile(r"\d")
+_FOLD = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ی": "ي",
+        "ة": "ه",
+        "ک": "ك",
+        "ؤ": "و",
+        "ئ": "ي",
+    }
+)
+_TOKEN_RE = re.compile(r"[^\W_]+")
+# Characters that may sit inside a word of the original text without splitting it.
+WORD_RE = re.compile(f"(?:[^\\W_]|[{_INVISIBLE}{_MARKS}])+")
+_ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
+_LATIN_RE = re.compile(r"[a-z]")
+
+# Spellings that are one word to a reader: المائة / المئة (both fold to ...ميه).
+_SPELLINGS = ((re.compile(r"^((?:و|ف)?(?:ب|ك|ل)?(?:ال)?)مايه$"), r"\1ميه"),)
+
+
+def _ascii_digit(match: re.Match[str]) -> str:
+    return str(unicodedata.decimal(match.group(), 0))
+
+
+def normalise(text: str) -> str:
+    """Return text folded to the form the index stores: NFKC, no marks, folded letters."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DELETE_RE.sub("", text)
+    text = text.translate(_FOLD)
+    text = _DIGIT_RE.sub(_ascii_digit, text)
+    return text.lower()
+
+
+def _spell(token: str) -> str:
+    for pattern, canonical in _SPELLINGS:
+        token = pattern.sub(canonical, token)
+    return token
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into normalised word tokens."""
+    return [_spell(t) for t in _TOKEN_RE.findall(normalise(text))]
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield (start, end, tokens) for each word of the original text."""
+    for match in WORD_RE.finditer(text):
+        toks = tokens(match.group())
+        if toks:
+            yield match.start(), match.end(), toks
+
+
+def is_arabic(token: str) -> bool:
+    """Tell whether a token holds Arabic letters."""
+    return bool(_ARABIC_RE.search(token))
+
+
+def is_latin(token: str) -> bool:
+    """Tell whether a normalised token holds Latin letters."""
+    return bool(_LATIN_RE.search(token))
+
+
+# Lucene ArabicStemmer / Larkey light10, applied to normalised text (ة is already ه).
+_PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+
+
+def light_stem(token: str) -> str:
+    """Strip one light10 prefix and the light10 suffixes from a normalised Arabic token."""
+    if not is_arabic(token):
+        return token
+    for prefix in _PREFIXES:
+        if len(prefix) == 1 and len(token) < 4:
+            continue
+        if len(token) >= len(prefix) + 2 and token.startswith(prefix):
+            token = token[len(prefix) :]
+            break
+    for suffix in _SUFFIXES:
+        if len(token) >= len(suffix) + 2 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+    return token
+
+
+def stems(toks: list[str]) -> list[str]:
+    """Stem every token of a list."""
+    return [light_stem(t) for t in toks]

@@ -1,0 +1,39 @@
+"""Find article files and decode them, refusing what is not an article."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class BadFile(ValueError):
+    """A file that cannot be ingested; the message says why, for the operator."""
+
+
+def iter_article_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield the .txt files named directly or found (recursively, sorted) in folders."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*.txt") if p.is_file())
+        else:
+            yield path
+
+
+def decode_article(raw: bytes) -> str:
+    """Return the text of a raw article file or raise BadFile with the reason."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadFile(f"file is larger than 5 MB ({len(raw):,} bytes)")
+    if b"\x00" in raw:
+        raise BadFile("binary file (holds NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    if not text.strip():
+        raise BadFile("empty file")
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f")
+    if controls > len(text) // 100:
+        raise BadFile("binary file (too many control characters)")
+    return text

@@ -1,0 +1,78 @@
+"""Frozen records the store hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What ingesting one file did."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome of ingesting one file, with the reason when it failed."""
+
+    path: str
+    outcome: Outcome
+    key: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Per-file outcomes of one ingest run."""
+
+    files: tuple[FileResult, ...]
+
+    def count(self, outcome: Outcome) -> int:
+        """Count the files that ended with this outcome."""
+        return sum(1 for f in self.files if f.outcome is outcome)
+
+    def summary(self) -> str:
+        """Return the one-line tally printed after a run."""
+        return ", ".join(f"{self.count(o)} {o.value}" for o in Outcome)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned article."""
+
+    key: str
+    title: str
+    outlet: str | None
+    body: str
+    source_path: str
+    sha256: str
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked passage; `snippet` is HTML-escaped with matched words in <b>."""
+
+    doc: str
+    title: str
+    outlet: str | None
+    passage: str
+    ordinal: int
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Size of the archive."""
+
+    documents: int
+    passages: int
+    outlets: int
+    path: str
+    size_bytes: int
+    last_ingest: str | None

@@ -1,0 +1,92 @@
+"""Score candidate passages against a query plan: bm25 per concept, proximity, title."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from storage.query import Alternative, Column, Plan
+
+K1 = 1.2
+B = 0.75
+ADJACENT_BONUS = 0.35
+NEAR_BONUS = 0.15
+NEAR_DISTANCE = 4
+TITLE_BONUS = 0.08
+
+
+@dataclass
+class Vocabulary:
+    """Document frequencies per column, read from fts5vocab."""
+
+    passages: int = 0
+    avg_len: float = 1.0
+    df: dict[Column, dict[str, int]] = field(
+        default_factory=lambda: {Column.SURFACE: {}, Column.STEM: {}}
+    )
+
+    def doc_freq(self, column: Column, phrase: tuple[str, ...]) -> int:
+        """Estimate how many passages hold the phrase (its rarest token's count)."""
+        table = self.df[column]
+        return min(table.get(t, 0) for t in phrase)
+
+    def idf(self, column: Column, phrase: tuple[str, ...]) -> float:
+        """Return the bm25 idf of a phrase."""
+        df = self.doc_freq(column, phrase)
+        return math.log(1 + (self.passages - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A passage as the ranker needs it."""
+
+    id: int
+    surface: tuple[str, ...]
+    stem: tuple[str, ...]
+    title: frozenset[str]
+
+
+def positions(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
+    """Return the start positions where phrase occurs in tokens."""
+    n = len(phrase)
+    first = phrase[0]
+    return [i for i, t in enumerate(tokens) if t == first and tokens[i : i + n] == phrase]
+
+
+def _best(
+    alts: tuple[Alternative, ...], cand: Candidate, vocab: Vocabulary
+) -> tuple[float, list[int]]:
+    best, where = 0.0, []
+    length = len(cand.surface)
+    norm = K1 * (1 - B + B * length / vocab.avg_len)
+    for alt in alts:
+        toks = cand.surface if alt.column is Column.SURFACE else cand.stem
+        pos = positions(toks, alt.phrase)
+        if not pos:
+            continue
+        tf = len(pos)
+        score = alt.weight * vocab.idf(alt.column, alt.phrase) * tf * (K1 + 1) / (tf + norm)
+        if score > best:
+            best, where = score, pos
+    return best, where
+
+
+def score(plan: Plan, cand: Candidate, vocab: Vocabulary) -> float:
+    """Score one candidate passage for the plan."""
+    total = 0.0
+    matched: list[tuple[float, list[int]]] = []
+    for concept in plan.concepts:
+        s, pos = _best(concept.alternatives, cand, vocab)
+        total += s
+        matched.append((s, pos))
+        if s and any(t in cand.title for a in concept.alternatives for t in a.phrase):
+            total += TITLE_BONUS * s
+    for (s1, p1), (s2, p2) in zip(matched, matched[1:], strict=False):
+        if not (s1 and s2):
+            continue
+        gap = min(abs(b - a) for a in p1 for b in p2)
+        if gap <= 1:
+            total += ADJACENT_BONUS * min(s1, s2)
+        elif gap <= NEAR_DISTANCE:
+            total += NEAR_BONUS * min(s1, s2)
+    return total

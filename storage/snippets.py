@@ -1,0 +1,58 @@
+"""Mark matched words in a passage and cut a readable window around them."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Collection
+
+from storage.analysis import light_stem, word_spans
+
+Span = tuple[int, int]
+
+
+def matched_spans(text: str, terms: Collection[str]) -> list[Span]:
+    """Return the spans of words in text whose tokens or stems are among terms."""
+    return [
+        (start, end)
+        for start, end, toks in word_spans(text)
+        if any(t in terms or light_stem(t) in terms for t in toks)
+    ]
+
+
+def window(text: str, spans: list[Span], width: int) -> tuple[int, int]:
+    """Choose a span of about width characters that starts near the first match."""
+    if len(text) <= width:
+        return 0, len(text)
+    first = spans[0][0] if spans else 0
+    start = max(0, first - width // 4)
+    # Start on a word boundary so the snippet never opens mid-word.
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = min(len(text), start + width)
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def mark(
+    text: str,
+    spans: list[Span],
+    *,
+    width: int | None = None,
+    tags: tuple[str, str] = ("<b>", "</b>"),
+    escape: Callable[[str], str] = html.escape,
+) -> str:
+    """Return text (or a window of it) escaped, with each span wrapped in tags."""
+    start, end = window(text, spans, width) if width else (0, len(text))
+    out: list[str] = ["…" if start > 0 else ""]
+    pos = start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(escape(text[pos:s]))
+        out.append(tags[0] + escape(text[s:e]) + tags[1])
+        pos = e
+    out.append(escape(text[pos:end]))
+    out.append("…" if end < len(text) else "")
+    return "".join(out)

@@ -1,0 +1,315 @@
+"""The archive: one aiosqlite connection holding documents, passages and their FTS5 index."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from storage.analysis import stems, tokens
+from storage.cleaning import clean_article
+from storage.files import BadFile, decode_article, iter_article_files
+from storage.models import Document, FileResult, IngestReport, Outcome, SearchHit, Stats
+from storage.query import Column, Plan, plan_query
+from storage.ranking import Candidate, Vocabulary, score
+from storage.snippets import mark, matched_spans
+
+CANDIDATES = 300
+SNIPPET_WIDTH = 320
+_MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """Async access to the archive; create with `await Store.open(path)`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+        self._vocab: Vocabulary | None = None
+        self._vocab_version: tuple[int, int] | None = None
+        self._writes = 0
+
+    @classmethod
+    async def open(cls, path: str | Path, seeds: Path | None = None) -> Store:
+        """Open (creating and migrating) the database; fill it from seeds when empty."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "journal_mode = WAL",
+            "foreign_keys = ON",
+            "busy_timeout = 10000",
+            "synchronous = NORMAL",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+        store = cls(conn, str(path))
+        try:
+            await store._migrate()
+            empty = not await store.document_count()
+            if empty and seeds is not None and await asyncio.to_thread(Path.is_dir, seeds):
+                await store.ingest([seeds])
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
+
+    # --- schema -------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        """Return the highest applied migration."""
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with self._conn.execute("SELECT max(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def _migrate(self) -> None:
+        current = await self.schema_version()
+        folder = resources.files("storage").joinpath("migrations")
+        scripts = sorted(
+            (int(m.group(1)), f.name, f.read_text(encoding="utf-8"))
+            for f in folder.iterdir()
+            if (m := _MIGRATION_RE.match(f.name))
+        )
+        for version, name, sql in scripts:
+            if version <= current:
+                continue
+            # One transaction per migration, recorded in the same transaction.
+            record = (
+                "INSERT INTO schema_migrations (version, name, applied_at) "
+                f"VALUES ({version}, '{name}', '{_now()}');"
+            )
+            try:
+                await self._conn.executescript(f"BEGIN;\n{sql}\n{record}\nCOMMIT;")
+            except Exception:
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
+                raise
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+            self._writes += 1
+
+    # --- ingestion ----------------------------------------------------------------------
+
+    async def ingest(self, paths: Iterable[Path]) -> IngestReport:
+        """Ingest .txt files and folders; each file lands or fails on its own."""
+        results: list[FileResult] = []
+        for path in iter_article_files(paths):
+            try:
+                raw = await asyncio.to_thread(path.read_bytes)
+                outcome = await self.add_document(path.stem, str(path), raw)
+                results.append(FileResult(str(path), outcome, key=path.stem))
+            except (BadFile, OSError) as exc:
+                reason = str(exc) if isinstance(exc, BadFile) else exc.strerror or str(exc)
+                results.append(FileResult(str(path), Outcome.FAILED, path.stem, reason))
+        report = IngestReport(tuple(results))
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO ingest_runs (finished_at, added, updated, unchanged, failed)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (_now(), *(report.count(o) for o in Outcome)),
+            )
+        return report
+
+    async def add_document(self, key: str, source_path: str, raw: bytes) -> Outcome:
+        """Add or replace one document from its raw bytes; raise BadFile if unusable."""
+        digest = hashlib.sha256(raw).hexdigest()
+        async with self._conn.execute(
+            "SELECT id, sha256 FROM documents WHERE key = ?", (key,)
+        ) as cur:
+            existing = await cur.fetchone()
+        if existing and existing["sha256"] == digest:
+            return Outcome.UNCHANGED
+        article = clean_article(decode_article(raw))
+        if not article.passages:
+            raise BadFile("no article text left after removing page furniture")
+        title_terms = " ".join(tokens(article.title))
+        async with self._transaction() as conn:
+            if existing:
+                doc_id = existing["id"]
+                await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+                await conn.execute(
+                    "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
+                    " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
+                    (
+                        source_path,
+                        digest,
+                        article.title,
+                        article.outlet,
+                        article.text,
+                        title_terms,
+                        _now(),
+                        doc_id,
+                    ),
+                )
+            else:
+                cur = await conn.execute(
+                    "INSERT INTO documents (key, source_path, sha256, title, outlet, body,"
+                    " title_terms, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        source_path,
+                        digest,
+                        article.title,
+                        article.outlet,
+                        article.text,
+                        title_terms,
+                        _now(),
+                    ),
+                )
+                doc_id = cur.lastrowid
+            rows = []
+            for p in article.passages:
+                toks = tokens(p.text)
+                rows.append(
+                    (doc_id, p.ordinal, p.text, p.offset, " ".join(toks), " ".join(stems(toks)))
+                )
+            await conn.executemany(
+                'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return Outcome.UPDATED if existing else Outcome.ADDED
+
+    async def remove_document(self, key: str) -> bool:
+        """Delete a document and its passages; tell whether it existed."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "DELETE FROM passages"
+                " WHERE document_id IN (SELECT id FROM documents WHERE key = ?)",
+                (key,),
+            )
+            cur = await conn.execute("DELETE FROM documents WHERE key = ?", (key,))
+            return cur.rowcount > 0
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def document_count(self) -> int:
+        """Return the number of documents."""
+        async with self._conn.execute("SELECT count(*) FROM documents") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def document(self, key: str) -> Document | None:
+        """Return one document by key."""
+        async with self._conn.execute(
+            "SELECT key, title, outlet, body, source_path, sha256, ingested_at"
+            " FROM documents WHERE key = ?",
+            (key,),
+        ) as cur:
+            row = await cur.fetchone()
+        return Document(**dict(row)) if row else None
+
+    async def stats(self) -> Stats:
+        """Return the size of the archive."""
+        async with self._conn.execute(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages),"
+            " (SELECT count(DISTINCT outlet) FROM documents),"
+            " (SELECT max(finished_at) FROM ingest_runs)"
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        size = sum(
+            p.stat().st_size for p in (Path(self.path), Path(self.path + "-wal")) if p.exists()
+        )
+        return Stats(row[0], row[1], row[2], self.path, size, row[3])
+
+    async def _vocabulary(self) -> Vocabulary:
+        async with self._conn.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        version = (int(row[0]) if row else 0, self._writes)
+        if self._vocab is not None and version == self._vocab_version:
+            return self._vocab
+        vocab = Vocabulary()
+        async with self._conn.execute("SELECT term, col, doc FROM passages_vocab") as cur:
+            async for term, col, doc in cur:
+                vocab.df[Column(col)][term] = doc
+        async with self._conn.execute(
+            "SELECT count(*), avg(length(surface) - length(replace(surface, ' ', '')) + 1)"
+            " FROM passages"
+        ) as cur:
+            row = await cur.fetchone()
+        vocab.passages = int(row[0]) if row else 0
+        vocab.avg_len = float(row[1] or 1.0) if row else 1.0
+        self._vocab, self._vocab_version = vocab, version
+        return vocab
+
+    async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        """Return ranked passages answering the query; never raises on user input."""
+        plan = plan_query(query)
+        if plan.empty or limit <= 0:
+            return []
+        return await self.run_plan(plan, limit, max(0, offset))
+
+    async def run_plan(self, plan: Plan, limit: int, offset: int) -> list[SearchHit]:
+        """Retrieve candidates for a plan with FTS5 and rank them."""
+        vocab = await self._vocabulary()
+        async with self._conn.execute(
+            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.key, d.title, d.outlet,"
+            " d.title_terms FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id"
+            " WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 0.7) LIMIT ?",
+            (plan.fts_expression(), CANDIDATES),
+        ) as cur:
+            rows = await cur.fetchall()
+        scored = []
+        for row in rows:
+            cand = Candidate(
+                row["id"],
+                tuple(row["surface"].split()),
+                tuple(row["stem"].split()),
+                frozenset(row["title_terms"].split()),
+            )
+            scored.append((score(plan, cand, vocab), row))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]["id"]))
+        hits: list[SearchHit] = []
+        seen: set[str] = set()
+        terms = plan.terms()
+        for value, row in scored:
+            # The same passage syndicated in two documents is shown once.
+            if row["surface"] in seen:
+                continue
+            seen.add(row["surface"])
+            if len(seen) <= offset:
+                continue
+            text = row["text"]
+            hits.append(
+                SearchHit(
+                    doc=row["key"],
+                    title=row["title"],
+                    outlet=row["outlet"],
+                    passage=text,
+                    ordinal=row["ordinal"],
+                    score=round(value, 4),
+                    snippet=mark(text, matched_spans(text, terms), width=SNIPPET_WIDTH),
+                )
+            )
+            if len(hits) >= limit:
+                break
+        return hits

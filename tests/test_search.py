@@ -1,0 +1,98 @@
+"""Search: ranking basics, snippets, and no input ever raising."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.store import Store
+
+HOSTILE = [
+    '"',
+    '""',
+    "'",
+    "*",
+    "-",
+    "^",
+    ":",
+    "NEAR",
+    "NEAR(a b)",
+    "AND",
+    "OR",
+    "NOT",
+    "a AND",
+    "(",
+    ")",
+    "((داعش",
+    'surface : "x"',
+    "stem:داعش",
+    "{surface stem}: x",
+    "داعش*",
+    "-داعش",
+    "^داعش",
+    "+",
+    "داعش OR",
+    "NOT داعش",
+    "!!! ؟؟؟ ...",
+    "🙂🙂",
+    "\x00",
+    "داعش\x00",
+    "ـــ",
+    "\u200f\u200e",
+    "<b>داعش</b>",
+    "&amp;",
+    "x" * 10_000,
+    "داعش " * 2_000,
+    "",
+    "   ",
+    "٫",
+    "#",
+    "@",
+    "\\",
+    "%",
+    "_",
+    "__",
+    "%_%",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_hostile_queries_never_raise(store: Store, query: str) -> None:
+    hits = await store.search(query, limit=5)
+    assert isinstance(hits, list)
+
+
+async def test_empty_analysed_query_gives_nothing(store: Store) -> None:
+    assert await store.search("!!! ...") == []
+    assert await store.search("") == []
+
+
+async def test_more_query_words_rank_first(store: Store) -> None:
+    hits = await store.search("مركز مراقبة واتصالات")
+    assert hits[0].doc == "000_d5ad7216e4dfa7f1"
+    assert "مركز مراقبة واتصالات" in hits[0].passage
+    assert hits[0].score >= hits[-1].score
+
+
+async def test_snippet_marks_original_words(store: Store) -> None:
+    hits = await store.search("جدد هجمات")
+    top = hits[0]
+    assert "<b>جدَّد</b>" in top.snippet  # diacritics kept in the marked original
+    assert top.outlet is None and top.title == "خلال عملية تحرير مدينة دير الزور"
+
+
+async def test_paging_is_disjoint(store: Store) -> None:
+    first = await store.search("دير الزور", limit=5)
+    second = await store.search("دير الزور", limit=5, offset=5)
+    assert len(first) == 5 and second
+    assert not {(h.doc, h.ordinal) for h in first} & {(h.doc, h.ordinal) for h in second}
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=st.text(max_size=300))
+async def test_search_never_raises_on_any_text(store: Store, query: str) -> None:
+    hits = await store.search(query, limit=3)
+    assert all(h.passage for h in hits)
