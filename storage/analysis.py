@@ -97,8 +97,3 @@ def light_stem(token: str) -> str:
         if len(token) >= len(suffix) + 2 and token.endswith(suffix):
             token = token[: -len(suffix)]
     return token
-
-
-def stems(toks: list[str]) -> list[str]:
-    """Stem every token of a list."""
-    return [light_stem(t) for t in toks]

@@ -1,80 +1,218 @@
-"""Turn what a user typed into a plan of concepts, each with weighted alternatives."""
+"""Plan a query: what the user typed becomes concepts with weighted alternatives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable, Iterable
 
-from storage.analysis import light_stem, tokens
+from storage.analysis import is_latin, light_stem, tokens
+from storage.lexicon import Lexicon, Phrase
+from storage.plan import Alternative, Column, Concept, Kind, Plan
+from storage.translit import latin_key
+from storage.vocabulary import Vocabulary
 
 MAX_QUERY_TOKENS = 24
+MAX_EXPANSIONS = 8
+# Proclitics (conjunction, then preposition) and the article, in the order they attach.
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ل", "ك")
+_ARTICLE = ("", "ال")
+_ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""), ("d", ""))
+
+Stemmer = Callable[[str], str]
 
 
-class Column(StrEnum):
-    """Indexed columns of passages_fts."""
-
-    SURFACE = "surface"
-    STEM = "stem"
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """One way a concept can appear in a passage: adjacent tokens in one column."""
-
-    column: Column
-    phrase: tuple[str, ...]
-    weight: float
-    kind: str
-
-    def fts(self) -> str:
-        """Return this alternative as a safe FTS5 column-filtered phrase."""
-        # Tokens hold only letters and digits; doubling quotes keeps that a guarantee.
-        body = " ".join(t.replace('"', '""') for t in self.phrase)
-        return f'{self.column.value} : "{body}"'
+def _bases(token: str) -> set[str]:
+    """Return the token with each possible run of proclitics and article removed."""
+    found = {token}
+    for conj in _CONJ:
+        for prep in _PREP:
+            for art in _ARTICLE:
+                prefix = conj + prep + art
+                if prefix and token.startswith(prefix) and len(token) - len(prefix) >= 3:
+                    found.add(token[len(prefix) :])
+            if prep == "ل" and token.startswith(conj + "لل") and len(token) - len(conj) >= 5:
+                found.add(token[len(conj) + 2 :])
+    return found
 
 
-@dataclass(frozen=True)
-class Concept:
-    """A query word (or phrase) and the alternatives that satisfy it."""
-
-    label: str
-    alternatives: tuple[Alternative, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The analysed query."""
-
-    concepts: tuple[Concept, ...]
-
-    @property
-    def empty(self) -> bool:
-        """Tell whether nothing searchable is left."""
-        return not self.concepts
-
-    def fts_expression(self) -> str:
-        """Return an FTS5 MATCH expression that ORs every alternative."""
-        parts = dict.fromkeys(a.fts() for c in self.concepts for a in c.alternatives)
-        return " OR ".join(parts)
-
-    def terms(self) -> set[str]:
-        """Return every token that the plan may match, for highlighting."""
-        return {t for c in self.concepts for a in c.alternatives for t in a.phrase}
+def clitic_family(token: str, vocab: Vocabulary) -> set[str]:
+    """Return indexed words that are the token with other proclitics or article."""
+    family = set()
+    for base in _bases(token):
+        for conj in _CONJ:
+            for prep in _PREP:
+                for art in _ARTICLE:
+                    form = conj + ("لل" if prep == "ل" and art else prep + art) + base
+                    if form != token and vocab.has(form):
+                        family.add(form)
+    return family
 
 
-SURFACE_WEIGHT = 1.0
-STEM_WEIGHT = 0.7
+def _top(terms: Iterable[str], vocab: Vocabulary) -> list[str]:
+    return sorted(terms, key=lambda t: (-vocab.surface(t), t))[:MAX_EXPANSIONS]
 
 
-def literal_concept(token: str) -> Concept:
-    """Return the concept of one analysed query token: its surface form and its stem."""
-    alts = [Alternative(Column.SURFACE, (token,), SURFACE_WEIGHT, "surface")]
-    stem = light_stem(token)
-    alts.append(Alternative(Column.STEM, (stem,), STEM_WEIGHT, "stem"))
+def _is_rare(token: str, vocab: Vocabulary) -> bool:
+    return vocab.surface(token) <= max(1, vocab.passages // 10_000)
+
+
+def _split(token: str, vocab: Vocabulary) -> list[Phrase]:
+    """Return the ways a run-together word (ديرالزور) splits into two indexed words."""
+    if len(token) < 5 or vocab.has(token):
+        return []
+    return [
+        (token[:i], token[i:])
+        for i in range(2, len(token) - 1)
+        if vocab.has(token[:i]) and vocab.has(token[i:])
+    ]
+
+
+def _phrase_alternatives(
+    phrase: Phrase, kind: Kind, stem: Stemmer, vocab: Vocabulary
+) -> list[Alternative]:
+    """Return a phrase as surface words, with proclitic forms and stems as weaker readings."""
+    alts = [Alternative(Column.SURFACE, phrase, kind)]
+    if len(phrase) == 1:
+        alts += [
+            Alternative(Column.SURFACE, (f,), Kind.CLITIC if kind is Kind.SURFACE else kind)
+            for f in _top(clitic_family(phrase[0], vocab), vocab)
+        ]
+    else:
+        first = phrase[0]
+        alts += [
+            Alternative(Column.SURFACE, (f, *phrase[1:]), kind)
+            for f in _top(clitic_family(first, vocab), vocab)
+        ]
+        joined = "".join(phrase)
+        if len(phrase) == 2 and vocab.has(joined):
+            alts.append(Alternative(Column.SURFACE, (joined,), Kind.JOINED))
+    stems = tuple(stem(t) for t in phrase)
+    alts.append(Alternative(Column.STEM, stems, Kind.STEM))
+    return alts
+
+
+def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:
+    alts = _phrase_alternatives((token,), Kind.SURFACE, stem, vocab)
+    alts += [Alternative(Column.SURFACE, p, Kind.JOINED) for p in _split(token, vocab)]
+    if _is_rare(token, vocab):
+        variants: set[str] = set()
+        for base in _bases(token):
+            variants |= vocab.neighbours(base)
+        known = {a.phrase[0] for a in alts if len(a.phrase) == 1}
+        alts += [
+            Alternative(Column.SURFACE, (v,), Kind.VARIANT) for v in _top(variants - known, vocab)
+        ]
     return Concept(token, tuple(alts))
 
 
-def plan_query(text: str) -> Plan:
-    """Analyse a query into concepts; duplicates collapse, length is bounded."""
+def _alias_concept(
+    span: Phrase, names: tuple[Phrase, ...], stem: Stemmer, vocab: Vocabulary
+) -> Concept:
+    alts = _phrase_alternatives(span, Kind.SURFACE, stem, vocab)
+    for name in names:
+        if name != span:
+            alts += _phrase_alternatives(name, Kind.ALIAS, stem, vocab)
+    if len(span) > 1:
+        alts += [Alternative(Column.SURFACE, (t,), Kind.PART) for t in span]
+    return Concept(" ".join(span), tuple(alts))
+
+
+def _english_concept(
+    span: Phrase, arabic: tuple[Phrase, ...], lexicon: Lexicon, stem: Stemmer, vocab: Vocabulary
+) -> Concept:
+    alts: list[Alternative] = []
+    for phrase in arabic:
+        alts += _phrase_alternatives(phrase, Kind.ENGLISH, stem, vocab)
+        for name in lexicon.aliases.get(phrase, ()):
+            if name != phrase:
+                alts += _phrase_alternatives(name, Kind.ALIAS, stem, vocab)
+    return Concept(" ".join(span), tuple(dict.fromkeys(alts)))
+
+
+def _translit_concept(word: str, vocab: Vocabulary) -> Concept:
+    alts = [Alternative(Column.SURFACE, (word,), Kind.SURFACE)]
+    key = latin_key(word)
+    # A name has vowels; a string of consonants is noise, not something to transliterate.
+    if len(key) >= 2 and any(v in word for v in "aeiouy"):
+        alts += [
+            Alternative(Column.SURFACE, (t,), Kind.TRANSLIT) for t in _top(vocab.by_key(key), vocab)
+        ]
+    return Concept(word, tuple(alts))
+
+
+def _english_lookup(toks: list[str], i: int, lexicon: Lexicon) -> tuple[int, tuple[Phrase, ...]]:
+    """Return the length and Arabic phrases of the longest glossary match at i."""
+    for n in range(min(lexicon.longest_gloss, len(toks) - i), 0, -1):
+        span = tuple(toks[i : i + n])
+        if span in lexicon.glossary:
+            return n, lexicon.glossary[span]
+        if n == 1:
+            for suffix, repl in _ENGLISH_SUFFIXES:
+                word = span[0]
+                if word.endswith(suffix) and len(word) > len(suffix) + 2:
+                    lemma = (word[: -len(suffix)] + repl,)
+                    if lemma in lexicon.glossary:
+                        return 1, lexicon.glossary[lemma]
+    return 0, ()
+
+
+def _alias_lookup(
+    toks: list[str], i: int, lexicon: Lexicon
+) -> tuple[int, Phrase, tuple[Phrase, ...]]:
+    """Return the length, matched name and all names of the longest alias at i."""
+    for n in range(min(lexicon.longest_alias, len(toks) - i), 0, -1):
+        span = tuple(toks[i : i + n])
+        for base in sorted(_bases(span[0]), key=len, reverse=True):
+            name = (base, *span[1:])
+            if name in lexicon.aliases:
+                return n, name, lexicon.aliases[name]
+    return 0, (), ()
+
+
+def _join_neighbours(concepts: list[Concept], vocab: Vocabulary) -> list[Concept]:
+    """Let two adjacent query words also match their run-together form (دير الزور)."""
+    out = list(concepts)
+    for k in range(len(out) - 1):
+        a, b = out[k].label, out[k + 1].label
+        joined = a + b
+        if " " in a or " " in b or not vocab.has(joined):
+            continue
+        extra = Alternative(Column.SURFACE, (joined,), Kind.JOINED)
+        for j in (k, k + 1):
+            out[j] = Concept(out[j].label, (*out[j].alternatives, extra))
+    return out
+
+
+def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
+    """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
     toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
-    return Plan(tuple(literal_concept(t) for t in toks))
+    concepts: list[Concept] = []
+    i = 0
+    while i < len(toks):
+        token = toks[i]
+        if is_latin(token):
+            n, arabic = _english_lookup(toks, i, lexicon)
+            if n:
+                concepts.append(
+                    _english_concept(tuple(toks[i : i + n]), arabic, lexicon, stem, vocab)
+                )
+                i += n
+                continue
+        else:
+            n, name, names = _alias_lookup(toks, i, lexicon)
+            if n and (n > 1 or token not in lexicon.stopwords):
+                concepts.append(_alias_concept(name, names, stem, vocab))
+                i += n
+                continue
+        if token not in lexicon.stopwords:
+            concept = (
+                _translit_concept(token, vocab)
+                if is_latin(token)
+                else _arabic_concept(token, stem, vocab)
+            )
+            concepts.append(concept)
+        i += 1
+    concepts = _join_neighbours(concepts, vocab)
+    if not concepts and toks:
+        concepts = [Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),)) for t in toks]
+    return Plan(tuple(concepts), latin=any(is_latin(t) for t in toks))

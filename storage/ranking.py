@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from storage.query import Alternative, Column, Plan
+from storage.plan import Alternative, Column, Plan
+from storage.vocabulary import Vocabulary
 
 K1 = 1.2
 B = 0.75
@@ -13,27 +13,6 @@ ADJACENT_BONUS = 0.35
 NEAR_BONUS = 0.15
 NEAR_DISTANCE = 4
 TITLE_BONUS = 0.08
-
-
-@dataclass
-class Vocabulary:
-    """Document frequencies per column, read from fts5vocab."""
-
-    passages: int = 0
-    avg_len: float = 1.0
-    df: dict[Column, dict[str, int]] = field(
-        default_factory=lambda: {Column.SURFACE: {}, Column.STEM: {}}
-    )
-
-    def doc_freq(self, column: Column, phrase: tuple[str, ...]) -> int:
-        """Estimate how many passages hold the phrase (its rarest token's count)."""
-        table = self.df[column]
-        return min(table.get(t, 0) for t in phrase)
-
-    def idf(self, column: Column, phrase: tuple[str, ...]) -> float:
-        """Return the bm25 idf of a phrase."""
-        df = self.doc_freq(column, phrase)
-        return math.log(1 + (self.passages - df + 0.5) / (df + 0.5))
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.analysis import stems, tokens
+from storage.analysis import light_stem, tokens
 from storage.cleaning import clean_article
 from storage.files import BadFile, decode_article, iter_article_files
+from storage.lexicon import load_lexicon
 from storage.models import Document, FileResult, IngestReport, Outcome, SearchHit, Stats
-from storage.query import Column, Plan, plan_query
-from storage.ranking import Candidate, Vocabulary, score
+from storage.plan import Column, Plan
+from storage.query import Stemmer, plan_query
+from storage.ranking import Candidate, score
 from storage.snippets import mark, matched_spans
+from storage.vocabulary import Vocabulary
 
 CANDIDATES = 300
 SNIPPET_WIDTH = 320
@@ -33,8 +36,9 @@ def _now() -> str:
 class Store:
     """Async access to the archive; create with `await Store.open(path)`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, stemmer: Stemmer) -> None:
         self._conn = conn
+        self._stem = stemmer
         self.path = path
         self._write_lock = asyncio.Lock()
         self._vocab: Vocabulary | None = None
@@ -42,7 +46,9 @@ class Store:
         self._writes = 0
 
     @classmethod
-    async def open(cls, path: str | Path, seeds: Path | None = None) -> Store:
+    async def open(
+        cls, path: str | Path, seeds: Path | None = None, stemmer: Stemmer = light_stem
+    ) -> Store:
         """Open (creating and migrating) the database; fill it from seeds when empty."""
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = aiosqlite.Row
@@ -53,7 +59,7 @@ class Store:
             "synchronous = NORMAL",
         ):
             await conn.execute(f"PRAGMA {pragma}")
-        store = cls(conn, str(path))
+        store = cls(conn, str(path), stemmer)
         try:
             await store._migrate()
             empty = not await store.document_count()
@@ -188,7 +194,14 @@ class Store:
             for p in article.passages:
                 toks = tokens(p.text)
                 rows.append(
-                    (doc_id, p.ordinal, p.text, p.offset, " ".join(toks), " ".join(stems(toks)))
+                    (
+                        doc_id,
+                        p.ordinal,
+                        p.text,
+                        p.offset,
+                        " ".join(toks),
+                        " ".join(map(self._stem, toks)),
+                    )
                 )
             await conn.executemany(
                 'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
@@ -262,8 +275,10 @@ class Store:
 
     async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
         """Return ranked passages answering the query; never raises on user input."""
-        plan = plan_query(query)
-        if plan.empty or limit <= 0:
+        if limit <= 0:
+            return []
+        plan = plan_query(query, await self._vocabulary(), load_lexicon(), self._stem)
+        if plan.empty:
             return []
         return await self.run_plan(plan, limit, max(0, offset))
 

@@ -1,0 +1,78 @@
+"""Data files an operator can extend: entity aliases, the English glossary, stopwords."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from storage.analysis import tokens
+
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something the archive talks about, under one or more Arabic names."""
+
+    id: str
+    en: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Analysed lookup tables built from the data files."""
+
+    entities: tuple[Entity, ...]
+    aliases: dict[Phrase, tuple[Phrase, ...]]  # a name -> every name of its entity
+    glossary: dict[Phrase, tuple[Phrase, ...]]  # English phrase -> Arabic phrases
+    stopwords: frozenset[str]
+
+    @property
+    def longest_alias(self) -> int:
+        """Return the token length of the longest name."""
+        return max((len(p) for p in self.aliases), default=1)
+
+    @property
+    def longest_gloss(self) -> int:
+        """Return the token length of the longest English phrase."""
+        return max((len(p) for p in self.glossary), default=1)
+
+
+def _read(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("storage").joinpath(f"lexicon/{name}").read_text())
+
+
+def _phrase(text: str) -> Phrase:
+    return tuple(tokens(text))
+
+
+def build_lexicon(
+    aliases: dict[str, Any], glossary: dict[str, Any], stopwords: dict[str, Any]
+) -> Lexicon:
+    """Analyse raw data-file contents into lookup tables."""
+    entities = tuple(
+        Entity(e["id"], e.get("en", e["id"]), tuple(e["names"])) for e in aliases["entity"]
+    )
+    alias_map: dict[Phrase, tuple[Phrase, ...]] = {}
+    for entity in entities:
+        names = tuple(dict.fromkeys(p for n in entity.names if (p := _phrase(n))))
+        for name in names:
+            alias_map[name] = names
+    gloss: dict[Phrase, tuple[Phrase, ...]] = {}
+    for term in glossary["term"]:
+        arabic = tuple(dict.fromkeys(p for a in term["ar"] if (p := _phrase(a))))
+        for en in term["en"]:
+            if key := _phrase(en):
+                gloss[key] = tuple(dict.fromkeys(gloss.get(key, ()) + arabic))
+    stops = frozenset(t for w in stopwords["arabic"] + stopwords["english"] for t in tokens(w))
+    return Lexicon(entities, alias_map, gloss, stops)
+
+
+@cache
+def load_lexicon() -> Lexicon:
+    """Load the data files shipped in storage/lexicon/."""
+    return build_lexicon(_read("aliases.toml"), _read("glossary.toml"), _read("stopwords.toml"))

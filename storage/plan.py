@@ -1,0 +1,92 @@
+"""The shape of an analysed query: concepts, each satisfied by weighted alternatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+Phrase = tuple[str, ...]
+
+
+class Column(StrEnum):
+    """Indexed columns of passages_fts."""
+
+    SURFACE = "surface"
+    STEM = "stem"
+
+
+class Kind(StrEnum):
+    """Where an alternative came from; the weight says how much it is trusted."""
+
+    SURFACE = "surface"
+    CLITIC = "clitic"
+    JOINED = "joined"
+    STEM = "stem"
+    ALIAS = "alias"
+    ENGLISH = "english"
+    VARIANT = "variant"
+    TRANSLIT = "translit"
+    PART = "part"
+
+
+WEIGHTS = {
+    Kind.SURFACE: 1.0,
+    Kind.CLITIC: 0.9,
+    Kind.JOINED: 0.9,
+    Kind.ENGLISH: 0.9,
+    Kind.ALIAS: 0.8,
+    Kind.STEM: 0.7,
+    Kind.TRANSLIT: 0.6,
+    Kind.VARIANT: 0.5,
+    Kind.PART: 0.3,
+}
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way a concept can appear in a passage: adjacent tokens in one column."""
+
+    column: Column
+    phrase: Phrase
+    kind: Kind
+
+    @property
+    def weight(self) -> float:
+        """Return how much a match of this alternative counts."""
+        return WEIGHTS[self.kind]
+
+    def fts(self) -> str:
+        """Return this alternative as a safe FTS5 column-filtered phrase."""
+        # Tokens hold only letters and digits; doubling quotes keeps that a guarantee.
+        body = " ".join(t.replace('"', '""') for t in self.phrase)
+        return f'{self.column.value} : "{body}"'
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A query word (or phrase) and the alternatives that satisfy it."""
+
+    label: str
+    alternatives: tuple[Alternative, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The analysed query."""
+
+    concepts: tuple[Concept, ...]
+    latin: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """Tell whether nothing searchable is left."""
+        return not self.concepts
+
+    def fts_expression(self) -> str:
+        """Return an FTS5 MATCH expression that ORs every alternative."""
+        parts = dict.fromkeys(a.fts() for c in self.concepts for a in c.alternatives)
+        return " OR ".join(parts)
+
+    def terms(self) -> set[str]:
+        """Return every token that the plan may match, for highlighting."""
+        return {t for c in self.concepts for a in c.alternatives for t in a.phrase}

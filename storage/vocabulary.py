@@ -1,0 +1,102 @@
+"""What the index holds: term frequencies, and lookups for variants and transliterations."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from storage.analysis import is_arabic
+from storage.plan import Column, Phrase
+from storage.translit import arabic_keys, skeleton
+
+EDIT_MIN_LEN = 5
+
+
+def _deletes(term: str) -> set[str]:
+    return {term[:i] + term[i + 1 :] for i in range(len(term))}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Tell whether a and b differ by at most one insertion, deletion or substitution."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@dataclass
+class Vocabulary:
+    """Document frequencies per column, with indexes built on first use."""
+
+    passages: int = 0
+    avg_len: float = 1.0
+    df: dict[Column, dict[str, int]] = field(
+        default_factory=lambda: {Column.SURFACE: {}, Column.STEM: {}}
+    )
+
+    def doc_freq(self, column: Column, phrase: Phrase) -> int:
+        """Estimate how many passages hold the phrase (its rarest token's count)."""
+        table = self.df[column]
+        return min(table.get(t, 0) for t in phrase)
+
+    def idf(self, column: Column, phrase: Phrase) -> float:
+        """Return the bm25 idf of a phrase."""
+        df = self.doc_freq(column, phrase)
+        return math.log(1 + (self.passages - df + 0.5) / (df + 0.5))
+
+    def has(self, term: str) -> bool:
+        """Tell whether a surface term is indexed."""
+        return term in self.df[Column.SURFACE]
+
+    def surface(self, term: str) -> int:
+        """Return the number of passages holding a surface term."""
+        return self.df[Column.SURFACE].get(term, 0)
+
+    @cached_property
+    def _skeletons(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for term in self.df[Column.SURFACE]:
+            if is_arabic(term) and len(term) > 3:
+                index[skeleton(term)].append(term)
+        return index
+
+    @cached_property
+    def _deletion_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for term in self.df[Column.SURFACE]:
+            if len(term) >= EDIT_MIN_LEN - 1 and is_arabic(term):
+                for d in _deletes(term):
+                    index[d].append(term)
+        return index
+
+    @cached_property
+    def _keys(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for term in self.df[Column.SURFACE]:
+            if is_arabic(term):
+                for key in arabic_keys(term):
+                    if len(key) >= 2:
+                        index[key].append(term)
+        return index
+
+    def neighbours(self, term: str) -> set[str]:
+        """Return indexed terms one edit away (5+ letters) or with the same skeleton."""
+        found = set(self._skeletons.get(skeleton(term), ())) if len(term) > 3 else set()
+        if len(term) >= EDIT_MIN_LEN:
+            index = self._deletion_index
+            candidates = set(index.get(term, ()))
+            for d in _deletes(term):
+                candidates.update(index.get(d, ()))
+                if self.has(d):
+                    candidates.add(d)
+            found.update(c for c in candidates if within_one_edit(term, c))
+        found.discard(term)
+        return found
+
+    def by_key(self, key: str) -> list[str]:
+        """Return Arabic terms whose consonant class key is key."""
+        return list(self._keys.get(key, ()))
