@@ -16,7 +16,7 @@ MAX_EXPANSIONS = 8
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ل", "ك")
 _ARTICLE = ("", "ال")
-_ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""), ("d", ""))
+_ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""))
 
 Stemmer = Callable[[str], str]
 
@@ -35,16 +35,29 @@ def _bases(token: str) -> set[str]:
     return found
 
 
-def clitic_family(token: str, vocab: Vocabulary) -> set[str]:
-    """Return indexed words that are the token with other proclitics or article."""
+def _has_article(token: str) -> bool:
+    return any(token.startswith(c + p + "ال") for c in _CONJ for p in _PREP) or any(
+        token.startswith(c + "لل") for c in _CONJ
+    )
+
+
+def clitic_family(token: str, vocab: Vocabulary, *, same_article: bool = False) -> set[str]:
+    """Return indexed words that are the token with other proclitics (or article)."""
     family = set()
+    article = _has_article(token)
     for base in _bases(token):
         for conj in _CONJ:
             for prep in _PREP:
                 for art in _ARTICLE:
+                    if same_article and bool(art) != article:
+                        continue
                     form = conj + ("لل" if prep == "ل" and art else prep + art) + base
                     if form != token and vocab.has(form):
                         family.add(form)
+    # Accusative tanween is written with a final alef (مقاتلاً); the bare noun is the same word.
+    for form in (token[:-1] if token.endswith("ا") and len(token) > 4 else "", token + "ا"):
+        if form and vocab.has(form):
+            family.add(form)
     return family
 
 
@@ -53,7 +66,7 @@ def _top(terms: Iterable[str], vocab: Vocabulary) -> list[str]:
 
 
 def _is_rare(token: str, vocab: Vocabulary) -> bool:
-    return vocab.surface(token) <= max(1, vocab.passages // 10_000)
+    return vocab.surface(token) <= vocab.passages // 20_000
 
 
 def _split(token: str, vocab: Vocabulary) -> list[Phrase]:
@@ -81,7 +94,7 @@ def _phrase_alternatives(
         first = phrase[0]
         alts += [
             Alternative(Column.SURFACE, (f, *phrase[1:]), kind)
-            for f in _top(clitic_family(first, vocab), vocab)
+            for f in _top(clitic_family(first, vocab, same_article=True), vocab)
         ]
         joined = "".join(phrase)
         if len(phrase) == 2 and vocab.has(joined):
@@ -101,6 +114,11 @@ def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:
         known = {a.phrase[0] for a in alts if len(a.phrase) == 1}
         alts += [
             Alternative(Column.SURFACE, (v,), Kind.VARIANT) for v in _top(variants - known, vocab)
+        ]
+        # A verb and its verbal noun often share a stem skeleton (احتفل / الاحتفالات).
+        alts += [
+            Alternative(Column.STEM, (v,), Kind.VARIANT)
+            for v in sorted(vocab.same_skeleton(Column.STEM, stem(token)))[:MAX_EXPANSIONS]
         ]
     return Concept(token, tuple(alts))
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from storage.plan import Alternative, Column, Plan
 from storage.vocabulary import Vocabulary
 
-K1 = 1.2
+K1 = 0.9
+# Rare words decide what a passage is about: idf counts a little more than linearly.
+IDF_POWER = 1.5
 B = 0.75
 ADJACENT_BONUS = 0.35
 NEAR_BONUS = 0.15
@@ -44,7 +46,13 @@ def _best(
         if not pos:
             continue
         tf = len(pos)
-        score = alt.weight * vocab.idf(alt.column, alt.phrase) * tf * (K1 + 1) / (tf + norm)
+        score = (
+            alt.weight
+            * vocab.idf(alt.column, alt.phrase) ** IDF_POWER
+            * tf
+            * (K1 + 1)
+            / (tf + norm)
+        )
         if score > best:
             best, where = score, pos
     return best, where

@@ -239,6 +239,13 @@ class Store:
             row = await cur.fetchone()
         return Document(**dict(row)) if row else None
 
+    async def all_passages(self) -> list[str]:
+        """Return the original text of every passage, in document order."""
+        async with self._conn.execute(
+            "SELECT text FROM passages ORDER BY document_id, ordinal"
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def stats(self) -> Stats:
         """Return the size of the archive."""
         async with self._conn.execute(

@@ -38,15 +38,18 @@ class Vocabulary:
         default_factory=lambda: {Column.SURFACE: {}, Column.STEM: {}}
     )
 
-    def doc_freq(self, column: Column, phrase: Phrase) -> int:
-        """Estimate how many passages hold the phrase (its rarest token's count)."""
-        table = self.df[column]
-        return min(table.get(t, 0) for t in phrase)
-
     def idf(self, column: Column, phrase: Phrase) -> float:
         """Return the bm25 idf of a phrase."""
-        df = self.doc_freq(column, phrase)
-        return math.log(1 + (self.passages - df + 0.5) / (df + 0.5))
+        table = self.df[column]
+        idfs = sorted(
+            (
+                math.log(1 + (self.passages - df + 0.5) / (df + 0.5))
+                for df in (table.get(t, 0) for t in phrase)
+            ),
+            reverse=True,
+        )
+        # A longer name is more specific than its rarest word alone, but not additively so.
+        return idfs[0] + 0.25 * sum(idfs[1:])
 
     def has(self, term: str) -> bool:
         """Tell whether a surface term is indexed."""
@@ -57,12 +60,15 @@ class Vocabulary:
         return self.df[Column.SURFACE].get(term, 0)
 
     @cached_property
-    def _skeletons(self) -> dict[str, list[str]]:
-        index: dict[str, list[str]] = defaultdict(list)
-        for term in self.df[Column.SURFACE]:
-            if is_arabic(term) and len(term) > 3:
-                index[skeleton(term)].append(term)
-        return index
+    def _skeletons(self) -> dict[Column, dict[str, list[str]]]:
+        out: dict[Column, dict[str, list[str]]] = {}
+        for column, table in self.df.items():
+            index: dict[str, list[str]] = defaultdict(list)
+            for term in table:
+                if is_arabic(term) and len(term) > 3:
+                    index[skeleton(term)].append(term)
+            out[column] = index
+        return out
 
     @cached_property
     def _deletion_index(self) -> dict[str, list[str]]:
@@ -83,9 +89,15 @@ class Vocabulary:
                         index[key].append(term)
         return index
 
+    def same_skeleton(self, column: Column, term: str) -> set[str]:
+        """Return indexed terms of a column that share term's skeleton (internal ا و ي dropped)."""
+        if len(term) <= 3:
+            return set()
+        return set(self._skeletons[column].get(skeleton(term), ())) - {term}
+
     def neighbours(self, term: str) -> set[str]:
-        """Return indexed terms one edit away (5+ letters) or with the same skeleton."""
-        found = set(self._skeletons.get(skeleton(term), ())) if len(term) > 3 else set()
+        """Return surface terms one edit away (5+ letters) or with the same skeleton."""
+        found = self.same_skeleton(Column.SURFACE, term)
         if len(term) >= EDIT_MIN_LEN:
             index = self._deletion_index
             candidates = set(index.get(term, ()))

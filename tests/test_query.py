@@ -1,0 +1,130 @@
+"""Step 2 search: stems, clitics, joined words, variants, aliases, English, questions, numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.lexicon import load_lexicon
+from storage.store import Store
+from storage.translit import arabic_keys, latin_key, skeleton
+from storage.vocabulary import within_one_edit
+
+
+@pytest.mark.parametrize(
+    ("latin", "arabic"),
+    [
+        ("Peskov", "بيسكوف"),
+        ("Mayadin", "الميادين"),
+        ("Raqqa", "الرقه"),
+        ("Kalibr", "كاليبر"),
+        ("Baghiliya", "البغيليه"),
+        ("Khalimov", "حليموف"),
+        ("Reuters", "رويترز"),
+        ("al-Hasakah", "الحسكه"),
+    ],
+)
+def test_latin_and_arabic_keys_meet(latin: str, arabic: str) -> None:
+    assert latin_key(latin.lower()) in arabic_keys(arabic)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [("البغيليه", "البغليه", True), ("الديموقراطيه", "الديمقراطيه", True), ("دير", "دور", False)],
+)
+def test_skeleton(a: str, b: str, same: bool) -> None:
+    assert (skeleton(a) == skeleton(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [("كاليبر", "كاليبرr", True), ("مفخخفه", "مفخخه", True), ("قذايف", "قذايق", True),
+     ("حصار", "حصار", True), ("abcdef", "abcfed", False)],
+)
+def test_within_one_edit(a: str, b: str, near: bool) -> None:
+    assert within_one_edit(a, b) is near
+
+
+def test_lexicon_files_are_consistent() -> None:
+    lex = load_lexicon()
+    assert len(lex.entities) >= 50
+    assert ("داعش",) in lex.aliases[("تنظيم", "الدوله")]
+    assert ("قسد",) in lex.aliases[("قوات", "سوريا", "الديمقراطيه")]
+    assert lex.glossary[("raqqa",)] == (("الرقه",),)
+    assert {"كم", "what", "how", "متي"} <= lex.stopwords
+
+
+# (query, a phrase the first passage must hold)
+FIRST = [
+    ("وبالذخائر والأسلحة", "بالذخائر والأسلحة"),  # stacked proclitics
+    ("ذخائر اسلحة محملة", "بالذخائر والأسلحة"),  # clitics away
+    ("شمال ديرالزور", "شمال محافظة دير الزور"),  # joined query word
+    ("جامعة الجزيرة بالبغيلية", "جامعة الجزيرة"),
+    ("البغلية جامعة الجزيرة", "جامعة الجزيرة"),  # the other spelling, by alias
+    ("قوات سوريا الديموقراطيه الحسكة", "جنوب الحسكة"),
+    ("داعش أعاد حصار الأحياء", "إعادة حصار أحياء"),  # داعش = تنظيم الدولة
+    ("قسد تعلن عملية", '"قسد" ستعلن'),
+    ("مفخخفة انتحارية", "عملية انتحارية"),  # the source's own typo
+    ("كاليبرر", "كاليبر"),  # one edit away
+    ("الفوج ١٣٧ اقتحام", "اقتحام اللواء (137)"),  # alias and Arabic-Indic digits
+    ("64 بالمائة", "64 في المائة"),
+    ("من هو أمير دير الزور الذي قتلته روسيا؟", "أمير دير الزور والمسؤول"),
+    ("Raqqa is being slaughtered silently", "حملة الرقة تذبح بصمت"),
+    ("car bomb Hasakah", "جنوب الحسكة"),
+    ("Peskov street fighting", "من شارع إلى شارع"),
+    ("Deir al-Zour siege broken Putin telegram", "برقية الى نظيره السوري"),
+    ("Admiral Essen frigate", "الفرقاطة"),
+    ("how many tanks were destroyed", "دباب"),  # 4 دبابات or دبابتان: both answer
+    ("Khalimov", "غل مراد حليموف"),  # transliterated, not only glossary
+]
+
+
+@pytest.mark.parametrize(("query", "phrase"), FIRST)
+async def test_first_result_answers(store: Store, query: str, phrase: str) -> None:
+    hits = await store.search(query, limit=3)
+    assert hits, query
+    assert phrase in hits[0].passage, [h.passage[:80] for h in hits]
+
+
+async def test_unknown_latin_name_found_by_transliteration(store: Store, tmp_path: Path) -> None:
+    article = tmp_path / "new_article.txt"
+    article.write_text(
+        "قائد جديد في الميادين\n\nأعلن القائد العسكري سليمان البرهومي سيطرة قواته على قرية"
+        " الطيبة.\n\nوقال شهود إن الاشتباكات استمرت يومين.",
+        encoding="utf-8",
+    )
+    await store.ingest([article])
+    hits = await store.search("Barhoumi", limit=3)
+    assert hits and "البرهومي" in hits[0].passage
+    assert "<b>البرهومي</b>" in hits[0].snippet
+    hits = await store.search("Tayyiba village", limit=3)
+    assert hits and "الطيبة" in hits[0].passage
+
+
+async def test_question_words_do_not_rank(store: Store) -> None:
+    plain = await store.search("كسر الحصار اللواء 137")
+    asked = await store.search("متى تم كسر الحصار على اللواء 137؟")
+    assert plain[0].passage == asked[0].passage
+
+
+async def test_surface_match_ranks_above_stem_only(store: Store) -> None:
+    hits = await store.search("الدبابات")
+    assert "الدبابات" in hits[0].passage
+
+
+async def test_snippet_marks_alias_match(store: Store) -> None:
+    hits = await store.search("قسد")
+    assert any("<b>قوات</b>" in h.snippet or "<b>قسد</b>" in h.snippet for h in hits)
+
+
+async def test_same_text_in_two_documents_returned_once(store: Store, tmp_path: Path) -> None:
+    copy = tmp_path / "copy_of_004.txt"
+    copy.write_text(
+        (Path(__file__).parent.parent / "seeds" / "004_e7ca63b51393100c.txt").read_text(),
+        encoding="utf-8",
+    )
+    await store.ingest([copy])
+    hits = await store.search("حملة الرقة تذبح بصمت", limit=10)
+    passages = [h.passage for h in hits]
+    assert len(passages) == len(set(passages))
