@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 import time
@@ -13,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
+from bot.console import chat
+from bot.logs import configure_logging
+from bot.runner import run_bot
 from storage.models import Outcome, SearchHit
 from storage.store import Store
 
@@ -30,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="add or update articles (.txt files or folders)")
     ingest.add_argument("paths", nargs="*", type=Path)
     sub.add_parser("stats", help="show the size of the archive")
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("chat", help="talk to the bot in this terminal, no token needed")
     return parser
 
 
@@ -107,7 +111,9 @@ def run_cli(argv: Sequence[str]) -> int:
     """Run one command and return the process exit code."""
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.token)
+    if args.command == "run":
+        return run_bot(settings)
+    if args.command == "chat":
+        return asyncio.run(chat(settings))
     return asyncio.run(_run(args, settings))

@@ -44,6 +44,7 @@ class IngestReport:
 class Document:
     """A cleaned article."""
 
+    id: int
     key: str
     title: str
     outlet: str | None
@@ -57,6 +58,7 @@ class Document:
 class SearchHit:
     """One ranked passage; `snippet` is HTML-escaped with matched words in <b>."""
 
+    doc_id: int
     doc: str
     title: str
     outlet: str | None
@@ -76,3 +78,22 @@ class Stats:
     path: str
     size_bytes: int
     last_ingest: str | None
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """An article as listed: no body."""
+
+    id: int
+    key: str
+    title: str
+    outlet: str | None
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class OutletCount:
+    """An outlet and how many of its articles the archive holds."""
+
+    outlet: str
+    documents: int

@@ -13,12 +13,21 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.analysis import light_stem, tokens
+from storage.analysis import light_stem, tokens, word_spans
 from storage.cleaning import clean_article
 from storage.files import BadFile, decode_article, iter_article_files
 from storage.lexicon import load_lexicon
-from storage.models import Document, FileResult, IngestReport, Outcome, SearchHit, Stats
-from storage.plan import Column, Plan
+from storage.models import (
+    Document,
+    DocumentSummary,
+    FileResult,
+    IngestReport,
+    Outcome,
+    OutletCount,
+    SearchHit,
+    Stats,
+)
+from storage.plan import Alternative, Column, Kind, Plan
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, score
 from storage.snippets import mark, matched_spans
@@ -26,6 +35,7 @@ from storage.vocabulary import Vocabulary
 
 CANDIDATES = 300
 SNIPPET_WIDTH = 320
+MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
 
 
@@ -229,15 +239,87 @@ class Store:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def document(self, key: str) -> Document | None:
-        """Return one document by key."""
+    async def document(self, key: str | int) -> Document | None:
+        """Return one document by key, or by id when given an int."""
+        column = "id" if isinstance(key, int) else "key"
         async with self._conn.execute(
-            "SELECT key, title, outlet, body, source_path, sha256, ingested_at"
-            " FROM documents WHERE key = ?",
+            "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at"
+            f" FROM documents WHERE {column} = ?",
             (key,),
         ) as cur:
             row = await cur.fetchone()
         return Document(**dict(row)) if row else None
+
+    async def latest(self, limit: int = 10, offset: int = 0) -> list[DocumentSummary]:
+        """Return the most recently ingested documents."""
+        async with self._conn.execute(
+            "SELECT id, key, title, outlet, ingested_at FROM documents"
+            " ORDER BY ingested_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        ) as cur:
+            return [DocumentSummary(**dict(row)) for row in await cur.fetchall()]
+
+    async def outlets(self) -> list[OutletCount]:
+        """Return the outlets in the archive with their article counts."""
+        async with self._conn.execute(
+            "SELECT outlet, count(*) FROM documents WHERE outlet IS NOT NULL"
+            " GROUP BY outlet ORDER BY count(*) DESC, outlet"
+        ) as cur:
+            return [OutletCount(row[0], row[1]) for row in await cur.fetchall()]
+
+    async def remember_query(self, text: str) -> int:
+        """Return a stable id for a query text, storing it if new."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO queries (text, last_used) VALUES (?, ?)"
+                " ON CONFLICT (text) DO UPDATE SET last_used = excluded.last_used",
+                (text, _now()),
+            )
+            async with conn.execute("SELECT id FROM queries WHERE text = ?", (text,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def recall_query(self, query_id: int) -> str | None:
+        """Return the query text stored under an id."""
+        async with self._conn.execute("SELECT text FROM queries WHERE id = ?", (query_id,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def suggestions(self, query: str, limit: int = 3) -> list[str]:
+        """Return indexed words close to the query's words, for a search that found nothing."""
+        vocab = await self._vocabulary()
+        terms: list[str] = []
+        for token in tokens(query)[:MAX_SUGGESTION_TOKENS]:
+            for term in sorted(vocab.looser(token), key=lambda t: -vocab.surface(t)):
+                if term not in terms:
+                    terms.append(term)
+        return [word for term in terms[:limit] if (word := await self._original_word(term))]
+
+    async def _original_word(self, term: str) -> str | None:
+        """Return the word as an article spells it (hamza, ta marbuta) for an indexed term."""
+        async with self._conn.execute(
+            "SELECT p.text FROM passages_fts f JOIN passages p ON p.id = f.rowid"
+            " WHERE passages_fts MATCH ? LIMIT 1",
+            (Alternative(Column.SURFACE, (term,), Kind.SURFACE).fts(),),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        for start, end, toks in word_spans(row[0]):
+            if term in toks:
+                return str(row[0][start:end])
+        return None
+
+    async def known_entities(self, limit: int = 6) -> list[str]:
+        """Return the names of the entities the archive mentions most."""
+        vocab = await self._vocabulary()
+        ranked = []
+        for entity in load_lexicon().entities:
+            name = tuple(tokens(entity.names[0]))
+            if name and all(vocab.has(t) for t in name):
+                ranked.append((-min(vocab.surface(t) for t in name), entity.names[0]))
+        return [name for _, name in sorted(ranked)[:limit]]
 
     async def all_passages(self) -> list[str]:
         """Return the original text of every passage, in document order."""
@@ -293,7 +375,8 @@ class Store:
         """Retrieve candidates for a plan with FTS5 and rank them."""
         vocab = await self._vocabulary()
         async with self._conn.execute(
-            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.key, d.title, d.outlet,"
+            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.id AS doc_id, d.key, d.title,"
+            " d.outlet,"
             " d.title_terms FROM passages_fts f"
             " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id"
             " WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 0.7) LIMIT ?",
@@ -323,6 +406,7 @@ class Store:
             text = row["text"]
             hits.append(
                 SearchHit(
+                    doc_id=row["doc_id"],
                     doc=row["key"],
                     title=row["title"],
                     outlet=row["outlet"],

@@ -28,6 +28,16 @@ def within_one_edit(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Return the Levenshtein distance between a and b."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
 @dataclass
 class Vocabulary:
     """Document frequencies per column, with indexes built on first use."""
@@ -108,6 +118,15 @@ class Vocabulary:
             found.update(c for c in candidates if within_one_edit(term, c))
         found.discard(term)
         return found
+
+    def looser(self, term: str) -> set[str]:
+        """Return surface terms at most two edits from term, for "did you mean"."""
+        index = self._deletion_index
+        keys = {term} | _deletes(term)
+        keys |= {d2 for d1 in _deletes(term) for d2 in _deletes(d1)}
+        found = {t for key in keys for t in index.get(key, ())}
+        found |= {k for k in keys if self.has(k)}
+        return {t for t in found if t != term and edit_distance(term, t) <= 2}
 
     def by_key(self, key: str) -> list[str]:
         """Return Arabic terms whose consonant class key is key."""

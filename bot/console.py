@@ -1,0 +1,93 @@
+"""`furat chat`: talk to the real bot in a terminal, with no token and no network."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, TextIO
+
+from telegram.ext import Application
+
+from bot.app import build_application, running
+from bot.config import Settings
+from bot.loopback import BOT_USERNAME, Call, LoopbackRequest, User, visible_text
+
+BANNER = (
+    "Furat console — type a search (Arabic or English) or a command (/help, /latest, ...).\n"
+    "A number presses that button; /inline QUERY tries inline mode; /quit or Ctrl-D leaves."
+)
+
+
+class Console:
+    """Feed typed lines to the application and print what it sends back."""
+
+    def __init__(
+        self,
+        app: Application,
+        request: LoopbackRequest,
+        out: TextIO,
+    ) -> None:
+        self.app, self.request, self.out = app, request, out
+        self.user = User(app.bot)
+        self.buttons: list[tuple[dict[str, Any], str, str]] = []  # message, label, data
+        self.seen = 0
+
+    def _print_calls(self) -> None:
+        new, self.seen = self.request.calls[self.seen :], len(self.request.calls)
+        for call in new:
+            if call.method in ("sendMessage", "editMessageText"):
+                self._print_message(call)
+            elif call.method == "answerCallbackQuery" and call.params.get("text"):
+                print(f"[{call.params['text']}]", file=self.out)
+            elif call.method == "answerInlineQuery":
+                self._print_inline(call)
+
+    def _print_message(self, call: Call) -> None:
+        edited = " (edited)" if call.method == "editMessageText" else ""
+        print(f"\n— bot{edited} —\n{visible_text(str(call.params.get('text', '')))}", file=self.out)
+        markup = call.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        if rows:
+            self.buttons = []
+            for row in rows:
+                for button in row:
+                    self.buttons.append((call.result, button["text"], button["callback_data"]))
+            for n, (_, label, _) in enumerate(self.buttons, 1):
+                print(f"  [{n}] {label}", file=self.out)
+
+    def _print_inline(self, call: Call) -> None:
+        results = call.params.get("results", [])
+        print(f"\n— inline: {len(results)} results —", file=self.out)
+        for n, r in enumerate(results, 1):
+            print(f"  {n}. {r.get('title')}\n     {r.get('description', '')}", file=self.out)
+
+    async def handle(self, line: str) -> None:
+        """Turn one typed line into an update and process it."""
+        line = line.strip()
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            message, _, data = self.buttons[int(line) - 1]
+            update = self.user.press(message, data)
+        elif line.startswith("/inline"):
+            update = self.user.inline(line[len("/inline") :].strip())
+        else:
+            update = self.user.text(line)
+        await self.app.process_update(update)
+        self._print_calls()
+
+
+async def chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Run the console until /quit or end of input."""
+    request = LoopbackRequest()
+    app = build_application(settings, request)
+    async with running(app):
+        console = Console(app, request, out)
+        console.seen = len(request.calls)
+        print(f"{BANNER}\n(@{BOT_USERNAME}, archive: {settings.db_path})", file=out)
+        while True:
+            print("\n> ", end="", file=out, flush=True)
+            line = await asyncio.to_thread(stdin.readline)
+            if not line or line.strip() in ("/quit", "/exit"):
+                break
+            if line.strip():
+                await console.handle(line)
+    return 0

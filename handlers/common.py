@@ -1,0 +1,99 @@
+"""What every handler needs: the store, the reply language, and the one error boundary."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from handlers.callbacks import BadCallback
+from handlers.render import finish
+from handlers.texts import Lang, lang_of, t
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+STORE_KEY = "store"
+FLOOD_KEY = "flood"
+
+
+def store_of(context: ContextTypes.DEFAULT_TYPE) -> Store:
+    """Return the store the application opened in post_init."""
+    store: Store = context.application.bot_data[STORE_KEY]
+    return store
+
+
+def lang_for(update: Update, query: str = "") -> Lang:
+    """Return the language to answer this update in."""
+    return lang_of(update.effective_user, query)
+
+
+async def reply(update: Update, text: str, lang: Lang, **kwargs: object) -> None:
+    """Reply in the chat of the update with text in the interface direction."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(finish(text, lang), **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class FloodGate:
+    """Token buckets per user: a burst, then a steady rate; one warning per flood."""
+
+    burst: float = 5.0
+    per_second: float = 1.0
+    buckets: dict[int, tuple[float, float, bool]] = field(default_factory=dict)
+
+    def admit(self, user_id: int, now: float) -> tuple[bool, bool]:
+        """Return (admitted, warn): whether to handle the update and whether to warn once."""
+        tokens, last, warned = self.buckets.get(user_id, (self.burst, now, False))
+        tokens = min(self.burst, tokens + (now - last) * self.per_second)
+        if tokens >= 1:
+            self.buckets[user_id] = (tokens - 1, now, False)
+            return True, False
+        self.buckets[user_id] = (tokens, now, True)
+        return False, not warned
+
+
+async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop a user's updates beyond their rate, warning them once; others are untouched."""
+    user = update.effective_user
+    if user is None or update.inline_query is not None:
+        return
+    gate: FloodGate = context.application.bot_data.setdefault(FLOOD_KEY, FloodGate())
+    admitted, warn = gate.admit(user.id, time.monotonic())
+    if admitted:
+        return
+    if warn and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+        await reply(update, t(lang_for(update), "slow_down"), lang_for(update))
+    if update.callback_query:
+        await update.callback_query.answer(t(lang_for(update), "slow_down"))
+    raise ApplicationHandlerStop
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a sticker, photo, voice, file or location with a hint."""
+    lang = lang_for(update)
+    await reply(update, t(lang, "non_text"), lang)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (the token is redacted by the log filter) and tell the user kindly."""
+    stale = isinstance(context.error, BadCallback)
+    if stale:
+        log.info("stale or forged callback data: %r", context.error)
+    else:
+        log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and (update.effective_chat or update.callback_query):
+        lang = lang_for(update)
+        try:
+            if update.callback_query:
+                key = "stale_button" if stale else "error"
+                await update.callback_query.answer(t(lang, key), show_alert=stale)
+            elif update.effective_message:
+                await reply(update, t(lang, "error"), lang)
+        except Exception:  # the error may be the network itself; never loop on it
+            log.warning("could not tell the user about the error", exc_info=True)

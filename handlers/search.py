@@ -1,0 +1,111 @@
+"""Any text is a search: result cards with article and paging buttons."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from handlers.callbacks import Action, BadCallback, Callback, decode
+from handlers.common import lang_for, reply, store_of
+from handlers.render import finish, quote, result_cards
+from handlers.texts import Lang, t
+from storage.models import SearchHit
+from storage.store import Store
+
+PAGE_SIZE = 3
+MAX_PAGES = 30
+MAX_QUERY_CHARS = 1000
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """Remove the bot's @mention from a group message."""
+    if not username:
+        return text
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+def _keyboard(
+    hits: list[SearchHit], first: int, query_id: int, page: int, more: bool, lang: Lang
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{t(lang, 'full_article')} ({n})",
+                callback_data=Callback(Action.ARTICLE, hit.doc_id).encode(),
+            )
+        ]
+        for n, hit in enumerate(hits, first)
+    ]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                t(lang, "previous"),
+                callback_data=Callback(Action.PAGE, query_id, page - 1).encode(),
+            )
+        )
+    if more and page + 1 < MAX_PAGES:
+        nav.append(
+            InlineKeyboardButton(
+                t(lang, "next"), callback_data=Callback(Action.PAGE, query_id, page + 1).encode()
+            )
+        )
+    if nav:
+        rows.append(nav if lang is Lang.EN else nav[::-1])
+    return InlineKeyboardMarkup(rows)
+
+
+async def results_page(
+    store: Store, query: str, page: int, lang: Lang
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Render one page of results for a query: the message text and its buttons."""
+    hits = await store.search(query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
+    more, hits = len(hits) > PAGE_SIZE, hits[:PAGE_SIZE]
+    if not hits:
+        return await no_results(store, query, lang), None
+    first = page * PAGE_SIZE + 1
+    header = t(lang, "results_header", query=quote(query), first=first, last=first + len(hits) - 1)
+    text = finish(f"{header}\n\n{result_cards(hits, first, lang)}", lang)
+    query_id = await store.remember_query(query)
+    return text, _keyboard(hits, first, query_id, page, more, lang)
+
+
+async def no_results(store: Store, query: str, lang: Lang) -> str:
+    """Say nothing was found and suggest close words or entities the archive knows."""
+    lines = [t(lang, "no_results", query=quote(query))]
+    if close := await store.suggestions(query):
+        lines.append(t(lang, "did_you_mean", words="، ".join(f"<b>{quote(w)}</b>" for w in close)))
+    elif names := await store.known_entities():
+        lines.append(t(lang, "try_entities", names="، ".join(quote(n) for n in names)))
+    return finish("\n".join(lines), lang)
+
+
+async def search_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text message (or a group mention) with the first page of results."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    query = strip_mention(message.text, context.bot.username)[:MAX_QUERY_CHARS]
+    lang = lang_for(update, query)
+    if not query.strip():
+        await reply(update, t(lang, "empty_query"), lang)
+        return
+    text, markup = await results_page(store_of(context), query, 0, lang)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show another page of results in the same message."""
+    query_cb = update.callback_query
+    assert query_cb is not None
+    callback = decode(query_cb.data)
+    store = store_of(context)
+    query = await store.recall_query(callback.a)
+    if query is None:
+        raise BadCallback(query_cb.data)
+    lang = lang_for(update, query)
+    text, markup = await results_page(store, query, callback.b, lang)
+    await query_cb.answer()
+    await query_cb.edit_message_text(text, reply_markup=markup)

@@ -1,0 +1,132 @@
+"""Every user-facing string, in Arabic and English. Placeholders take escaped HTML."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from telegram import BotCommand, User
+
+
+class Lang(StrEnum):
+    """Interface languages."""
+
+    AR = "ar"
+    EN = "en"
+
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    "start": {
+        Lang.AR: "أهلاً بك في <b>فرات</b> 🌊\nاكتب ما تبحث عنه بالعربية أو الإنجليزية، "
+        "مثل: <i>كسر الحصار عن دير الزور</i> أو <i>Peskov street fighting</i>، "
+        "فأجيبك بالفقرات التي تحمل الجواب من أرشيف الأخبار.\n/help للمساعدة.",
+        Lang.EN: "Welcome to <b>Furat</b> 🌊\nType what you are looking for in Arabic or "
+        "English, e.g. <i>Peskov street fighting</i> or <i>كسر الحصار</i>, and I answer with "
+        "the passages of the news archive that hold the answer.\n/help for help.",
+    },
+    "help": {
+        Lang.AR: "<b>كيف أستخدم فرات؟</b>\n"
+        "• اكتب سؤالك أو كلمات البحث، بالعربية أو الإنجليزية.\n"
+        "• «📄 المقال كاملاً» يعرض المقال، و«التالي ◀» يعرض نتائج أخرى.\n"
+        "• في أي محادثة: اكتب <code>@{bot} كلمات البحث</code>.\n"
+        "• في المجموعات: اذكرني أو ردّ على رسالتي.\n\n"
+        "/latest أحدث المقالات\n/sources المصادر\n/about عن الأرشيف",
+        Lang.EN: "<b>How to use Furat</b>\n"
+        "• Type a question or search words, in Arabic or English.\n"
+        "• “📄 Full article” opens the article; “Next ◀” shows more results.\n"
+        "• In any chat: type <code>@{bot} your words</code>.\n"
+        "• In groups: mention me or reply to my message.\n\n"
+        "/latest newest articles\n/sources outlets\n/about the archive",
+    },
+    "about": {
+        Lang.AR: "<b>أرشيف فرات</b>\nالمقالات: {documents}\nالفقرات: {passages}\n"
+        "المصادر: {outlets}\nآخر تحديث: {last}",
+        Lang.EN: "<b>The Furat archive</b>\nArticles: {documents}\nPassages: {passages}\n"
+        "Outlets: {outlets}\nLast ingest: {last}",
+    },
+    "never": {Lang.AR: "لم يُحدَّث بعد", Lang.EN: "never"},
+    "sources_header": {
+        Lang.AR: "<b>المصادر في الأرشيف</b>",
+        Lang.EN: "<b>Outlets in the archive</b>",
+    },
+    "sources_empty": {Lang.AR: "لا مصادر معروفة بعد.", Lang.EN: "No known outlets yet."},
+    "latest_header": {Lang.AR: "<b>أحدث المقالات</b>", Lang.EN: "<b>Latest articles</b>"},
+    "archive_empty": {Lang.AR: "الأرشيف فارغ حالياً.", Lang.EN: "The archive is empty."},
+    "results_header": {
+        Lang.AR: "🔎 نتائج «{query}» ({first}–{last})",
+        Lang.EN: "🔎 Results for “{query}” ({first}–{last})",
+    },
+    "no_results": {
+        Lang.AR: "لم أجد شيئاً عن «{query}».",
+        Lang.EN: "Nothing found for “{query}”.",
+    },
+    "did_you_mean": {Lang.AR: "هل تقصد: {words}؟", Lang.EN: "Did you mean: {words}?"},
+    "try_entities": {Lang.AR: "جرّب مثلاً: {names}", Lang.EN: "Try for example: {names}"},
+    "empty_query": {
+        Lang.AR: "اكتب كلمات للبحث، بالعربية أو الإنجليزية.",
+        Lang.EN: "Type some words to search, in Arabic or English.",
+    },
+    "full_article": {Lang.AR: "📄 المقال كاملاً", Lang.EN: "📄 Full article"},
+    "next": {Lang.AR: "التالي ◀", Lang.EN: "Next ▶"},
+    "previous": {Lang.AR: "▶ السابق", Lang.EN: "◀ Previous"},
+    "open_in_bot": {Lang.AR: "المقال في فرات", Lang.EN: "Article in Furat"},
+    "article_missing": {
+        Lang.AR: "هذا المقال لم يعد في الأرشيف.",
+        Lang.EN: "This article is no longer in the archive.",
+    },
+    "stale_button": {
+        Lang.AR: "انتهت صلاحية هذا الزر، ابحث من جديد.",
+        Lang.EN: "This button has expired; please search again.",
+    },
+    "non_text": {
+        Lang.AR: "أفهم النصوص فقط: اكتب كلمات البحث أو سؤالك.",
+        Lang.EN: "I only read text: type your search words or question.",
+    },
+    "slow_down": {
+        Lang.AR: "تمهّل قليلاً من فضلك، سأجيب عن رسائلك بعد لحظات. ⏳",
+        Lang.EN: "Please slow down a little; I will answer again in a moment. ⏳",
+    },
+    "error": {
+        Lang.AR: "عذراً، حدث خطأ ما. حاول مرة أخرى بعد قليل.",
+        Lang.EN: "Sorry, something went wrong. Please try again shortly.",
+    },
+    "by_outlet": {Lang.AR: "المصدر: {outlet}", Lang.EN: "Source: {outlet}"},
+    "part": {Lang.AR: "({part}/{parts})", Lang.EN: "({part}/{parts})"},
+}
+
+COMMANDS: dict[Lang, list[tuple[str, str]]] = {
+    Lang.AR: [
+        ("start", "البداية"),
+        ("help", "المساعدة"),
+        ("latest", "أحدث المقالات"),
+        ("sources", "المصادر"),
+        ("about", "عن الأرشيف"),
+    ],
+    Lang.EN: [
+        ("start", "Start"),
+        ("help", "Help"),
+        ("latest", "Latest articles"),
+        ("sources", "Outlets"),
+        ("about", "About the archive"),
+    ],
+}
+
+
+def t(lang: Lang, key: str, **values: object) -> str:
+    """Return the string for key in lang, with its placeholders filled."""
+    text = TEXTS[key][lang]
+    return text.format(**values) if values else text
+
+
+def bot_commands(lang: Lang) -> list[BotCommand]:
+    """Return the command menu for a language."""
+    return [BotCommand(name, description) for name, description in COMMANDS[lang]]
+
+
+def lang_of(user: User | None, query: str = "") -> Lang:
+    """Choose the reply language: English for English users or Latin-script queries."""
+    if user and (user.language_code or "").lower().startswith("en"):
+        return Lang.EN
+    letters = [c for c in query if c.isalpha()]
+    if letters and sum("a" <= c.lower() <= "z" for c in letters) > len(letters) / 2:
+        return Lang.EN
+    return Lang.AR
