@@ -43,7 +43,7 @@ async def reply(update: Update, text: str, lang: Lang, **kwargs: object) -> None
 class FloodGate:
     """Token buckets per user: a burst, then a steady rate; one warning per flood."""
 
-    burst: float = 5.0
+    burst: float = 10.0
     per_second: float = 1.0
     buckets: dict[int, tuple[float, float, bool]] = field(default_factory=dict)
 
