@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +14,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -21,15 +24,19 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from handlers import articles, inline, search
-from handlers.common import STORE_KEY, flood_guard, non_text, on_error
-from handlers.texts import Lang, bot_commands
+from bot.jobs import make_sender, schedule
+from bot.sender import utc_now
+from handlers import admin, articles, inline, search, subscriptions
+from handlers.admin import SENDER_KEY
+from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY, flood_guard, non_text, on_error
+from handlers.texts import Lang, bot_commands, lang_of
 from storage.store import Store
 
 # Edited messages and channel posts are not requested: an edit does not re-run a search
 # (the first answer stays), and the bot does not read channels.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 CONSOLE_TOKEN = "1:console"
+SENDER_TASK = "sender_task"
 
 
 class AddressedToBot(filters.MessageFilter):
@@ -45,11 +52,42 @@ class AddressedToBot(filters.MessageFilter):
 
 
 async def _post_init(app: Application) -> None:
-    settings: Settings = app.bot_data["settings"]
-    app.bot_data[STORE_KEY] = await Store.open(settings.db_path, seeds=settings.seeds)
+    settings: Settings = app.bot_data[SETTINGS_KEY]
+    store = await Store.open(settings.db_path, seeds=settings.seeds)
+    app.bot_data[STORE_KEY] = store
+    app.bot_data.setdefault(CLOCK_KEY, utc_now)
     await app.bot.set_my_commands(bot_commands(Lang.AR))
     for lang in Lang:
         await app.bot.set_my_commands(bot_commands(lang), language_code=lang.value)
+    # Documents already in the archive at first start are not news.
+    await store.mark_documents_seen()
+    sender = make_sender(app, store, settings)
+    app.bot_data[SENDER_KEY] = sender
+    app.bot_data[SENDER_TASK] = asyncio.create_task(sender.run(), name="outbox-sender")
+    schedule(app, settings)
+
+
+async def _post_stop(app: Application) -> None:
+    task: asyncio.Task[None] | None = app.bot_data.pop(SENDER_TASK, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def track_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reactivate a chat that writes again; follow a group that became a supergroup."""
+    store: Store = context.application.bot_data[STORE_KEY]
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is not None and message.migrate_to_chat_id and chat is not None:
+        await store.migrate_chat(chat.id, message.migrate_to_chat_id)
+    elif chat is not None and update.message is not None:
+        settings: Settings = context.application.bot_data[SETTINGS_KEY]
+        lang = lang_of(update.effective_user).value
+        await store.touch_chat(
+            chat.id, chat.type, lang, settings.timezone, context.application.bot_data[CLOCK_KEY]()
+        )
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -68,14 +106,17 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    app.bot_data["settings"] = settings
+    app.bot_data[SETTINGS_KEY] = settings
 
-    # Group -1 runs first for every update: a flooding user's updates stop here.
+    # Group -2 sees every update first: a chat that writes is active again, even when flooding.
+    app.add_handler(TypeHandler(Update, track_chat), group=-2)
+    # Group -1: a flooding user's updates stop here.
     app.add_handler(TypeHandler(Update, flood_guard), group=-1)
 
     new = filters.UpdateType.MESSAGE
@@ -84,6 +125,15 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     app.add_handler(CommandHandler("about", articles.about, filters=new))
     app.add_handler(CommandHandler("sources", articles.sources, filters=new))
     app.add_handler(CommandHandler("latest", articles.latest, filters=new))
+    app.add_handler(CommandHandler("subscribe", subscriptions.subscribe, filters=new))
+    app.add_handler(CommandHandler("subscriptions", subscriptions.list_subscriptions, filters=new))
+    app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe, filters=new))
+    app.add_handler(CommandHandler("digest", subscriptions.digest, filters=new))
+    app.add_handler(CommandHandler("timezone", subscriptions.timezone, filters=new))
+    app.add_handler(CommandHandler("quiet", subscriptions.quiet, filters=new))
+    app.add_handler(CommandHandler("broadcast", admin.broadcast, filters=new))
+    app.add_handler(CommandHandler("status", admin.status, filters=new))
+    app.add_handler(CommandHandler("reload", admin.reload, filters=new))
     # Text after commands: in private chats any text searches; in groups only when addressed.
     addressed = filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & AddressedToBot())
     app.add_handler(
@@ -93,6 +143,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     # Buttons: typed prefixes first, anything else is stale or forged.
     app.add_handler(CallbackQueryHandler(search.page_button, pattern=r"^p:"))
     app.add_handler(CallbackQueryHandler(articles.article_button, pattern=r"^a:"))
+    app.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^u:"))
     app.add_handler(CallbackQueryHandler(articles.stale_button))
     app.add_handler(InlineQueryHandler(inline.inline_query))
 
@@ -112,6 +163,8 @@ async def running(app: Application) -> AsyncIterator[Application]:
             yield app
         finally:
             await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown:

@@ -43,6 +43,7 @@ class LoopbackRequest(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    admins: set[int] = field(default_factory=set)  # users who administer every group
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def initialize(self) -> None:
@@ -107,6 +108,29 @@ class LoopbackRequest(BaseRequest):
             return self._message(int(params["chat_id"]), params, int(params["message_id"]))
         if name == "getUpdates":
             return []
+        if name == "getChatMember":
+            user_id = int(params["user_id"])
+            status = "administrator" if user_id in self.admins else "member"
+            member: dict[str, Any] = {
+                "status": status,
+                "user": {"id": user_id, "is_bot": False, "first_name": "U"},
+            }
+            if status == "administrator":
+                member |= {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+            return member
         return True
 
     def sent(self, method: str = "sendMessage") -> list[Call]:

@@ -13,6 +13,7 @@ class Action(StrEnum):
 
     PAGE = "p"  # show page `b` of the results of stored query `a`
     ARTICLE = "a"  # send document `a` in full
+    UNSUBSCRIBE = "u"  # remove subscription `a`
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.config import Settings
 from handlers.callbacks import BadCallback
 from handlers.render import finish
 from handlers.texts import Lang, lang_of, t
@@ -18,7 +21,25 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 STORE_KEY = "store"
+SETTINGS_KEY = "settings"
+CLOCK_KEY = "clock"
 FLOOD_KEY = "flood"
+
+
+def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+    """Return the settings the application was built with."""
+    settings: Settings = context.application.bot_data[SETTINGS_KEY]
+    return settings
+
+
+def clock_of(context: ContextTypes.DEFAULT_TYPE) -> Callable[[], datetime]:
+    """Return the application's clock (tests inject their own)."""
+    clock: Callable[[], datetime] = context.application.bot_data.get(CLOCK_KEY, _utc_now)
+    return clock
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def store_of(context: ContextTypes.DEFAULT_TYPE) -> Store:

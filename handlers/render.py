@@ -6,8 +6,14 @@ import html
 import re
 import unicodedata
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.callbacks import Action, Callback
 from handlers.texts import Lang, t
-from storage.models import Document, SearchHit
+from storage.analysis import light_stem, tokens
+from storage.models import Chat, Document, SearchHit
+from storage.pushes import AlertMatch, DigestItem, Rendered
+from storage.snippets import mark, matched_spans
 
 MESSAGE_LIMIT = 4096
 _SENTENCE_RE = re.compile(r"(?<=[.!؟?…])\s+")
@@ -115,3 +121,59 @@ def article_messages(doc: Document, lang: Lang) -> list[str]:
     if doc.outlet:
         header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
     return pack(header, doc.body.split("\n\n"), lang)
+
+
+DIGEST_ITEMS = 10
+PUSH_SNIPPET = 280
+
+
+def _article_button(doc_id: int, label: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=Callback(Action.ARTICLE, doc_id).encode())
+
+
+def _marked(passage: str, queries: tuple[str, ...], width: int) -> str:
+    terms = {w for q in queries for tok in tokens(q) for w in (tok, light_stem(tok))}
+    return mark(passage, matched_spans(passage, terms), width=width)
+
+
+def alert_message(match: AlertMatch) -> Rendered:
+    """Render one alert: the document, the chat's matching topics, the best passage."""
+    lang = Lang(match.chat.language)
+    topics = "، ".join(
+        f"«{quote(q)}»" if lang is Lang.AR else f"“{quote(q)}”" for q in match.queries
+    )
+    lines = [t(lang, "alert_header"), f"<b>{html.escape(match.title)}</b>"]
+    if match.outlet:
+        lines.append(f"<i>{html.escape(match.outlet)}</i>")
+    lines += [
+        t(lang, "alert_topics", topics=topics),
+        "",
+        _marked(match.passage, match.queries, PUSH_SNIPPET),
+    ]
+    markup = InlineKeyboardMarkup([[_article_button(match.doc_id, t(lang, "full_article"))]])
+    return finish("\n".join(lines), lang), markup.to_json()
+
+
+def digest_message(
+    chat: Chat, items: list[DigestItem], queries: tuple[str, ...]
+) -> Rendered | None:
+    """Render a digest of new articles, or None when there is nothing new."""
+    if not items:
+        return None
+    lang = Lang(chat.language)
+    items = items[:DIGEST_ITEMS]
+    header = t(lang, "digest_header", count=len(items)) if queries else t(lang, "digest_latest")
+    blocks, buttons = [header], []
+    for n, item in enumerate(items, 1):
+        outlet = f" — <i>{html.escape(item.outlet)}</i>" if item.outlet else ""
+        blocks.append(
+            f"<b>{n}. {html.escape(item.title)}</b>{outlet}\n{_marked(item.passage, queries, 200)}"
+        )
+        buttons.append(_article_button(item.doc_id, f"📄 {n}"))
+    text = finish("\n\n".join(blocks), lang)
+    while utf16_len(text) > MESSAGE_LIMIT and len(blocks) > 2:
+        blocks.pop()
+        buttons.pop()
+        text = finish("\n\n".join(blocks), lang)
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    return text, InlineKeyboardMarkup(rows).to_json()

@@ -90,7 +90,105 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "Sorry, something went wrong. Please try again shortly.",
     },
     "by_outlet": {Lang.AR: "المصدر: {outlet}", Lang.EN: "Source: {outlet}"},
-    "part": {Lang.AR: "({part}/{parts})", Lang.EN: "({part}/{parts})"},
+    "alert_header": {Lang.AR: "🔔 خبر جديد يطابق متابعتك", Lang.EN: "🔔 New article for you"},
+    "alert_topics": {Lang.AR: "متابعاتك: {topics}", Lang.EN: "Following: {topics}"},
+    "digest_header": {
+        Lang.AR: "🗞 موجزك: {count} من المقالات الجديدة",
+        Lang.EN: "🗞 Your digest: {count} new articles",
+    },
+    "digest_latest": {
+        Lang.AR: "🗞 موجزك: أحدث المقالات",
+        Lang.EN: "🗞 Your digest: the latest articles",
+    },
+    "subscribe_usage": {
+        Lang.AR: "اكتب ما تريد متابعته بعد الأمر، مثل: <code>/subscribe الرقة</code>",
+        Lang.EN: "Write what to follow after the command, e.g. <code>/subscribe Raqqa</code>",
+    },
+    "subscribed": {
+        Lang.AR: "✅ ستصلك الأخبار الجديدة عن «{query}».",
+        Lang.EN: "✅ You will get new articles about “{query}”.",
+    },
+    "would_match": {
+        Lang.AR: "مثال مما كان سيصلك:",
+        Lang.EN: "For example, this would have matched:",
+    },
+    "already_subscribed": {
+        Lang.AR: "أنت تتابع «{query}» من قبل.",
+        Lang.EN: "You already follow “{query}”.",
+    },
+    "subscription_limit": {
+        Lang.AR: "بلغت الحد الأقصى ({limit}) من المتابعات. ألغِ بعضها أولاً: /subscriptions",
+        Lang.EN: "You reached the limit of {limit} subscriptions. Remove some: /subscriptions",
+    },
+    "subscription_empty": {
+        Lang.AR: "لا أجد في «{query}» كلمات يمكن متابعتها.",
+        Lang.EN: "There is nothing to follow in “{query}”.",
+    },
+    "subscriptions_header": {Lang.AR: "<b>متابعاتك</b>", Lang.EN: "<b>Your subscriptions</b>"},
+    "subscriptions_none": {
+        Lang.AR: "لا متابعات بعد. ابدأ بـ <code>/subscribe الرقة</code>",
+        Lang.EN: "No subscriptions yet. Start with <code>/subscribe Raqqa</code>",
+    },
+    "unsubscribe_button": {Lang.AR: "❌ {query}", Lang.EN: "❌ {query}"},
+    "unsubscribed": {
+        Lang.AR: "تم إلغاء متابعة «{query}».",
+        Lang.EN: "Unsubscribed from “{query}”.",
+    },
+    "not_subscribed": {Lang.AR: "لا متابعة بهذا الاسم.", Lang.EN: "No such subscription."},
+    "unsubscribe_usage": {
+        Lang.AR: "اكتب المتابعة بعد الأمر أو استعمل الأزرار في /subscriptions",
+        Lang.EN: "Write the subscription after the command, or use the buttons in /subscriptions",
+    },
+    "digest_set": {
+        Lang.AR: "🗞 سيصلك موجز يومي الساعة {time} ({tz}).",
+        Lang.EN: "🗞 You will get a daily digest at {time} ({tz}).",
+    },
+    "digest_off": {Lang.AR: "أوقفت الموجز اليومي.", Lang.EN: "Daily digest turned off."},
+    "digest_usage": {
+        Lang.AR: "مثال: <code>/digest 08:30</code> أو <code>/digest off</code>",
+        Lang.EN: "For example: <code>/digest 08:30</code> or <code>/digest off</code>",
+    },
+    "timezone_set": {Lang.AR: "المنطقة الزمنية: {tz}", Lang.EN: "Time zone: {tz}"},
+    "timezone_usage": {
+        Lang.AR: "مثال: <code>/timezone Asia/Damascus</code> أو <code>/timezone +3</code>",
+        Lang.EN: "For example: <code>/timezone Europe/Berlin</code> or <code>/timezone +3</code>",
+    },
+    "quiet_set": {
+        Lang.AR: "🌙 لن تصلك تنبيهات بين {start} و{end}؛ تصلك بعدها.",
+        Lang.EN: "🌙 No alerts between {start} and {end}; they arrive afterwards.",
+    },
+    "quiet_off": {Lang.AR: "أُلغيت ساعات الهدوء.", Lang.EN: "Quiet hours removed."},
+    "quiet_usage": {
+        Lang.AR: "مثال: <code>/quiet 23:00-07:00</code> أو <code>/quiet off</code>",
+        Lang.EN: "For example: <code>/quiet 23:00-07:00</code> or <code>/quiet off</code>",
+    },
+    "admins_only": {
+        Lang.AR: "في المجموعات يغيّر المتابعات مشرفو المجموعة فقط.",
+        Lang.EN: "In groups only the group's administrators change subscriptions.",
+    },
+    "operators_only": {
+        Lang.AR: "هذا الأمر للمشغّلين فقط.",
+        Lang.EN: "This command is for operators.",
+    },
+    "broadcast_usage": {
+        Lang.AR: "اكتب نص الرسالة بعد الأمر.",
+        Lang.EN: "Write the message after the command.",
+    },
+    "broadcast_queued": {
+        Lang.AR: "📣 أُضيفت الرسالة إلى {count} محادثة.",
+        Lang.EN: "📣 Message queued for {count} chats.",
+    },
+    "status": {
+        Lang.AR: "<b>الحالة</b>\nفي الطابور: {pending}\nأُرسل خلال 24 ساعة: {sent}\n"
+        "فشل خلال 24 ساعة: {failed}\nمحادثات نشطة: {chats}\nمتابعات: {subs}\n"
+        "آخر تحديث للأرشيف: {last}",
+        Lang.EN: "<b>Status</b>\nQueued: {pending}\nSent in 24 h: {sent}\nFailed in 24 h: "
+        "{failed}\nActive chats: {chats}\nSubscriptions: {subs}\nLast ingest: {last}",
+    },
+    "reloaded": {
+        Lang.AR: "🔄 التحديث: {summary}",
+        Lang.EN: "🔄 Ingest: {summary}",
+    },
 }
 
 COMMANDS: dict[Lang, list[tuple[str, str]]] = {
@@ -100,6 +198,11 @@ COMMANDS: dict[Lang, list[tuple[str, str]]] = {
         ("latest", "أحدث المقالات"),
         ("sources", "المصادر"),
         ("about", "عن الأرشيف"),
+        ("subscribe", "متابعة موضوع"),
+        ("subscriptions", "متابعاتي"),
+        ("digest", "الموجز اليومي"),
+        ("timezone", "المنطقة الزمنية"),
+        ("quiet", "ساعات الهدوء"),
     ],
     Lang.EN: [
         ("start", "Start"),
@@ -107,6 +210,11 @@ COMMANDS: dict[Lang, list[tuple[str, str]]] = {
         ("latest", "Latest articles"),
         ("sources", "Outlets"),
         ("about", "About the archive"),
+        ("subscribe", "Follow a topic"),
+        ("subscriptions", "My subscriptions"),
+        ("digest", "Daily digest"),
+        ("timezone", "Time zone"),
+        ("quiet", "Quiet hours"),
     ],
 }
 

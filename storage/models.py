@@ -97,3 +97,79 @@ class OutletCount:
 
     outlet: str
     documents: int
+
+
+class SubscribeResult(StrEnum):
+    """What /subscribe did."""
+
+    ADDED = "added"
+    EXISTS = "exists"
+    LIMIT = "limit"
+    EMPTY = "empty"
+
+
+class PushKind(StrEnum):
+    """Kinds of outbox rows."""
+
+    ALERT = "alert"
+    DIGEST = "digest"
+    BROADCAST = "broadcast"
+
+
+class PushStatus(StrEnum):
+    """Life of an outbox row."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A chat that follows topics."""
+
+    id: int
+    type: str
+    language: str
+    timezone: str
+    digest_time: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    active: bool
+    last_digest_at: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One followed query."""
+
+    id: int
+    chat_id: int
+    query: str
+
+
+@dataclass(frozen=True)
+class Push:
+    """An outbox row claimed for sending."""
+
+    id: int
+    key: str
+    chat_id: int
+    kind: str
+    text: str
+    reply_markup: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Numbers for /status."""
+
+    pending: int
+    sent_24h: int
+    failed_24h: int
+    active_chats: int
+    subscriptions: int
+    last_ingest: str | None

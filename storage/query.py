@@ -21,7 +21,7 @@ _ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""
 Stemmer = Callable[[str], str]
 
 
-def _bases(token: str) -> set[str]:
+def proclitic_bases(token: str) -> set[str]:
     """Return the token with each possible run of proclitics and article removed."""
     found = {token}
     for conj in _CONJ:
@@ -45,7 +45,7 @@ def clitic_family(token: str, vocab: Vocabulary, *, same_article: bool = False) 
     """Return indexed words that are the token with other proclitics (or article)."""
     family = set()
     article = _has_article(token)
-    for base in _bases(token):
+    for base in proclitic_bases(token):
         for conj in _CONJ:
             for prep in _PREP:
                 for art in _ARTICLE:
@@ -109,7 +109,7 @@ def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:
     alts += [Alternative(Column.SURFACE, p, Kind.JOINED) for p in _split(token, vocab)]
     if _is_rare(token, vocab):
         variants: set[str] = set()
-        for base in _bases(token):
+        for base in proclitic_bases(token):
             variants |= vocab.neighbours(base)
         known = {a.phrase[0] for a in alts if len(a.phrase) == 1}
         alts += [
@@ -180,7 +180,7 @@ def _alias_lookup(
     """Return the length, matched name and all names of the longest alias at i."""
     for n in range(min(lexicon.longest_alias, len(toks) - i), 0, -1):
         span = tuple(toks[i : i + n])
-        for base in sorted(_bases(span[0]), key=len, reverse=True):
+        for base in sorted(proclitic_bases(span[0]), key=len, reverse=True):
             name = (base, *span[1:])
             if name in lexicon.aliases:
                 return n, name, lexicon.aliases[name]

@@ -17,6 +17,7 @@ from storage.analysis import light_stem, tokens, word_spans
 from storage.cleaning import clean_article
 from storage.files import BadFile, decode_article, iter_article_files
 from storage.lexicon import load_lexicon
+from storage.matching import SubscriptionIndex
 from storage.models import (
     Document,
     DocumentSummary,
@@ -28,6 +29,7 @@ from storage.models import (
     Stats,
 )
 from storage.plan import Alternative, Column, Kind, Plan
+from storage.pushes import PushStore
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, score
 from storage.snippets import mark, matched_spans
@@ -43,7 +45,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store:
+class Store(PushStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str, stemmer: Stemmer) -> None:
@@ -54,6 +56,7 @@ class Store:
         self._vocab: Vocabulary | None = None
         self._vocab_version: tuple[int, int] | None = None
         self._writes = 0
+        self._sub_index: SubscriptionIndex | None = None
 
     @classmethod
     async def open(
@@ -133,7 +136,7 @@ class Store:
 
     # --- ingestion ----------------------------------------------------------------------
 
-    async def ingest(self, paths: Iterable[Path]) -> IngestReport:
+    async def ingest(self, paths: Iterable[Path], record_unchanged: bool = True) -> IngestReport:
         """Ingest .txt files and folders; each file lands or fails on its own."""
         results: list[FileResult] = []
         for path in iter_article_files(paths):
@@ -145,6 +148,8 @@ class Store:
                 reason = str(exc) if isinstance(exc, BadFile) else exc.strerror or str(exc)
                 results.append(FileResult(str(path), Outcome.FAILED, path.stem, reason))
         report = IngestReport(tuple(results))
+        if not record_unchanged and report.count(Outcome.UNCHANGED) == len(results):
+            return report
         async with self._transaction() as conn:
             await conn.execute(
                 "INSERT INTO ingest_runs (finished_at, added, updated, unchanged, failed)"

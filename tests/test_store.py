@@ -29,7 +29,7 @@ async def _fts_count(store: Store, term: str) -> int:
 async def test_seed_build_and_migrations(store: Store) -> None:
     stats = await store.stats()
     assert (stats.documents, stats.passages) == (5, 55)
-    assert await store.schema_version() == 2
+    assert await store.schema_version() == 3
     doc = await store.document("004_e7ca63b51393100c")
     assert doc is not None and doc.outlet == "راديو ألوان"
     assert len(doc.sha256) == 64
@@ -41,7 +41,7 @@ async def test_reopen_does_not_reapply(tmp_path: Path) -> None:
     s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
     try:
         assert (await s.stats()).documents == 5
-        assert await s.schema_version() == 2
+        assert await s.schema_version() == 3
     finally:
         await s.close()
 

@@ -1,0 +1,106 @@
+"""Scheduled work: match new documents, queue due digests, watch the ingest folder.
+
+Jobs are rebuilt from the store at every start: they keep no state of their own, so a restart
+(or a crash) loses nothing, and registering by name keeps each job single.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram.ext import Application, ContextTypes
+
+from bot.config import Settings
+from bot.schedule import digest_due, parse_hhmm, quiet_until
+from bot.sender import Limits, Sender
+from handlers.admin import SENDER_KEY
+from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY
+from handlers.render import alert_message, digest_message
+from storage.models import Chat, Outcome
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+DIGEST_CANDIDATES = 10
+
+
+def alert_not_before(chat: Chat, now: datetime) -> datetime:
+    """Return when an alert may go out: now, or the end of the chat's quiet hours."""
+    if chat.quiet_start and chat.quiet_end:
+        end = quiet_until(
+            parse_hhmm(chat.quiet_start), parse_hhmm(chat.quiet_end), chat.timezone, now
+        )
+        if end is not None:
+            return end
+    return now
+
+
+async def run_tick(store: Store, settings: Settings, now: datetime) -> int:
+    """Match new documents and queue due digests; return how many pushes were written."""
+    written = await store.match_new_documents(alert_message, alert_not_before, now)
+    for chat in await store.digest_chats():
+        assert chat.digest_time is not None
+        occurrence = digest_due(
+            parse_hhmm(chat.digest_time),
+            chat.timezone,
+            datetime.fromisoformat(chat.last_digest_at),
+            now,
+        )
+        if occurrence is None:
+            continue
+        queries = tuple(s.query for s in await store.subscriptions(chat.id))
+        items = await store.digest_items(chat, chat.last_digest_at, DIGEST_CANDIDATES)
+        if not items and settings.digest_when_empty:
+            items = await store.digest_items(chat, "", DIGEST_CANDIDATES)
+        rendered = digest_message(chat, items, queries)
+        written += await store.enqueue_digest(chat, occurrence, rendered, now)
+    return written
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run one scheduling pass and wake the sender if anything was queued."""
+    data = context.application.bot_data
+    if await run_tick(data[STORE_KEY], data[SETTINGS_KEY], data[CLOCK_KEY]()):
+        data[SENDER_KEY].wake()
+
+
+async def watch(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ingest the watched folder; new documents are matched at the next tick."""
+    data = context.application.bot_data
+    settings: Settings = data[SETTINGS_KEY]
+    if not settings.watch_dir.is_dir():
+        return
+    report = await data[STORE_KEY].ingest([settings.watch_dir], record_unchanged=False)
+    if report.count(Outcome.ADDED) or report.count(Outcome.UPDATED):
+        log.info("watched folder: %s", report.summary())
+        await tick(context)
+
+
+def schedule(app: Application, settings: Settings) -> None:
+    """Register the repeating jobs once each."""
+    queue = app.job_queue
+    assert queue is not None, "python-telegram-bot[job-queue] is required"
+    for callback, interval, name in (
+        (tick, settings.tick_seconds, "tick"),
+        (watch, settings.watch_seconds, "watch"),
+    ):
+        if not queue.get_jobs_by_name(name):
+            queue.run_repeating(callback, interval=interval, first=0.5, name=name)
+
+
+def make_sender(
+    app: Application,
+    store: Store,
+    settings: Settings,
+) -> Sender:
+    """Build the outbox sender for this application."""
+    limits = Limits(
+        settings.rate_global,
+        settings.rate_private,
+        settings.rate_group_per_min,
+        settings.paid_broadcast,
+        settings.max_attempts,
+        settings.send_concurrency,
+        settings.retry_base,
+    )
+    return Sender(store, app.bot, limits, clock=app.bot_data[CLOCK_KEY])

@@ -1,0 +1,100 @@
+"""Local-time arithmetic for digests and quiet hours, with the clock passed in."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+class BadTime(ValueError):
+    """A time, range or zone the user typed that cannot be understood."""
+
+
+def parse_hhmm(text: str) -> time:
+    """Parse 'HH:MM' (or 'H.MM') into a time."""
+    m = _HHMM_RE.match(text.strip())
+    if not m:
+        raise BadTime(text)
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_range(text: str) -> tuple[time, time]:
+    """Parse 'HH:MM-HH:MM' into (start, end)."""
+    parts = re.split(r"\s*[-–—]\s*", text.strip())
+    if len(parts) != 2:
+        raise BadTime(text)
+    return parse_hhmm(parts[0]), parse_hhmm(parts[1])
+
+
+def parse_zone(text: str) -> str:
+    """Return a canonical zone name for an IANA name or a UTC offset such as +3 or UTC-04:30."""
+    text = text.strip()
+    m = _OFFSET_RE.match(text)
+    if m:
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if hours > 14 or minutes >= 60:
+            raise BadTime(text)
+        return f"UTC{m.group(1)}{hours:02d}:{minutes:02d}"
+    if text.upper() in ("UTC", "GMT", "Z"):
+        return "UTC"
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadTime(text) from None
+    return text
+
+
+def zone(name: str) -> tzinfo:
+    """Return the tzinfo for a name produced by parse_zone."""
+    m = re.match(r"^UTC([+-])(\d{2}):(\d{2})$", name)
+    if m:
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        from datetime import timezone
+
+        return timezone(delta if m.group(1) == "+" else -delta)
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _local_at(day: datetime, at: time, tz: tzinfo) -> datetime:
+    """Return the instant when local wall clock on day's date shows at (DST gaps move on)."""
+    naive = datetime.combine(day.date(), at)
+    local = naive.replace(tzinfo=tz)
+    # A wall time that does not exist (spring forward) round-trips to a different one.
+    round_trip = local.astimezone(UTC).astimezone(tz)
+    if round_trip.replace(tzinfo=None) != naive:
+        local = round_trip
+    return local.astimezone(UTC)
+
+
+def last_occurrence(at: time, tz_name: str, now: datetime) -> datetime:
+    """Return the latest instant, not after now, at which local time was `at`."""
+    tz = zone(tz_name)
+    local_now = now.astimezone(tz)
+    for days_back in range(0, 3):
+        candidate = _local_at(local_now - timedelta(days=days_back), at, tz)
+        if candidate <= now:
+            return candidate
+    raise AssertionError("a daily time occurs within three days")
+
+
+def digest_due(at: time, tz_name: str, last_sent: datetime, now: datetime) -> datetime | None:
+    """Return the occurrence a digest is due for, if one passed since the last digest."""
+    occurrence = last_occurrence(at, tz_name, now)
+    return occurrence if occurrence > last_sent else None
+
+
+def quiet_until(start: time, end: time, tz_name: str, now: datetime) -> datetime | None:
+    """Return when quiet hours end if now falls inside them, else None."""
+    tz = zone(tz_name)
+    local = now.astimezone(tz).time().replace(second=0, microsecond=0, tzinfo=None)
+    inside = start <= local < end if start < end else (local >= start or local < end)
+    if start == end or not inside:
+        return None
+    end_today = _local_at(now.astimezone(tz), end, tz)
+    return (
+        end_today if end_today > now else _local_at(now.astimezone(tz) + timedelta(days=1), end, tz)
+    )

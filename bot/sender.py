@@ -1,0 +1,220 @@
+"""Drain the outbox within Telegram's limits, retrying what can be retried.
+
+Delivery is at-least-once with a bound: a row is marked `sending` before the request and `sent`
+after it, so a crash between the two re-sends that row after the restart. At most
+`concurrency` rows are in flight at any moment, which bounds the duplicates of one crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from storage.models import Push, PushStatus
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Return the current UTC time."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's broadcast limits; 0 switches a limit off."""
+
+    global_per_s: float = 30.0
+    private_per_s: float = 1.0
+    group_per_min: float = 20.0
+    paid_broadcast: bool = False
+    max_attempts: int = 5
+    concurrency: int = 32
+    retry_base: float = 2.0
+
+    @property
+    def overall(self) -> float:
+        """Return the overall rate in messages per second (paid broadcasts go to 1,000)."""
+        return 1000.0 if self.paid_broadcast else self.global_per_s
+
+
+@dataclass
+class Pacer:
+    """Reserve send times: overall spacing plus spacing per chat."""
+
+    limits: Limits
+    next_any: float = 0.0
+    next_chat: dict[int, float] = field(default_factory=dict)
+
+    def chat_ready(self, chat_id: int) -> float:
+        """Return the earliest moment this chat may be sent to again."""
+        return self.next_chat.get(chat_id, 0.0)
+
+    def reserve(self, chat_id: int, now: float) -> float:
+        """Book the next overall slot for a chat that is ready, and return it."""
+        at = max(now, self.next_any, self.chat_ready(chat_id))
+        if self.limits.overall > 0:
+            self.next_any = at + 1 / self.limits.overall
+        group = chat_id < 0
+        if group and self.limits.group_per_min:
+            self.next_chat[chat_id] = at + 60 / self.limits.group_per_min
+        elif not group and self.limits.private_per_s:
+            self.next_chat[chat_id] = at + 1 / self.limits.private_per_s
+        return at
+
+    def pause(self, until: float) -> None:
+        """Hold every send until a moment (Telegram said RetryAfter)."""
+        self.next_any = max(self.next_any, until)
+
+
+def backoff(attempt: int, rng: random.Random, base: float = 2.0) -> timedelta:
+    """Return the wait before retry number attempt: exponential, capped, with jitter."""
+    wait = min(300.0, base * 2.0 ** (attempt - 1))
+    return timedelta(seconds=wait * rng.uniform(0.5, 1.5))
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Sender:
+    """Send due outbox rows with pacing; one instance per running bot."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        limits: Limits,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store, self.bot, self.limits, self.clock = store, bot, limits, clock
+        self.pacer = Pacer(limits)
+        self.rng = rng or random.Random()
+        self.wakeup = asyncio.Event()
+        self.in_flight = asyncio.Semaphore(limits.concurrency)
+        self.sent = 0
+
+    def wake(self) -> None:
+        """Tell the loop that new rows may be due."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        """Drain forever: send what is due, then sleep until the next row is due or a wake."""
+        await self.store.recover_in_flight()
+        while True:
+            try:
+                await self.drain()
+                nxt = await self.store.next_due()
+                delay = 1.0 if nxt is None else (nxt - self.clock()).total_seconds()
+                self.wakeup.clear()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wakeup.wait(), timeout=min(delay, 1.0))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive any one failure
+                log.exception("sender loop failed; retrying in a second")
+                await asyncio.sleep(1)
+
+    async def drain(self) -> int:
+        """Send every row due now; return how many were attempted."""
+        total = 0
+        loop = asyncio.get_running_loop()
+        tasks: set[asyncio.Task[None]] = set()
+        while True:
+            pushes = await self.store.claim_due(self.clock(), self.limits.concurrency)
+            if not pushes:
+                break
+            for push in pushes:
+                wait = self.pacer.chat_ready(push.chat_id) - loop.time()
+                if wait > 0:
+                    # This chat is paced: its row waits without taking an overall slot.
+                    await self.store.release_push(push.id, self.clock() + timedelta(seconds=wait))
+                    continue
+                await self.in_flight.acquire()
+                at = self.pacer.reserve(push.chat_id, loop.time())
+                task = asyncio.create_task(self._send_at(push, at))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            total += len(pushes)
+        if tasks:
+            await asyncio.gather(*tasks)
+        return total
+
+    async def _send_at(self, push: Push, at: float) -> None:
+        try:
+            delay = at - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self._send(push)
+        finally:
+            self.in_flight.release()
+
+    async def _send(self, push: Push) -> None:
+        markup = (
+            InlineKeyboardMarkup.de_json(json.loads(push.reply_markup), self.bot)
+            if push.reply_markup
+            else None
+        )
+        paid = self.limits.paid_broadcast or None
+        try:
+            if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
+                # Our own pacing and retries apply: the limiter must not swallow RetryAfter.
+                await self.bot.send_message(
+                    push.chat_id,
+                    push.text,
+                    reply_markup=markup,
+                    allow_paid_broadcast=paid,
+                    rate_limit_args={"max_retries": 0},
+                )
+            else:
+                await self.bot.send_message(
+                    push.chat_id, push.text, reply_markup=markup, allow_paid_broadcast=paid
+                )
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            self.pacer.pause(asyncio.get_running_loop().time() + wait)
+            await self._again(push, timedelta(seconds=wait), f"retry after {wait:g}s")
+        except Forbidden as exc:
+            await self.store.set_active(push.chat_id, False)
+            await self.store.finish_push(push.id, PushStatus.FAILED, self.clock(), str(exc))
+        except ChatMigrated as exc:
+            await self.store.migrate_chat(push.chat_id, exc.new_chat_id)
+            await self._again(push, timedelta(0), f"migrated to {exc.new_chat_id}")
+        except BadRequest as exc:
+            log.warning("push %s refused: %s", push.key, exc)
+            await self.store.finish_push(push.id, PushStatus.FAILED, self.clock(), str(exc))
+        except (TelegramError, OSError) as exc:  # timeouts, network errors, 5xx
+            if push.attempts >= self.limits.max_attempts:
+                await self.store.finish_push(
+                    push.id,
+                    PushStatus.FAILED,
+                    self.clock(),
+                    f"gave up after {push.attempts} attempts: {exc}",
+                )
+            else:
+                await self._again(
+                    push, backoff(push.attempts, self.rng, self.limits.retry_base), str(exc)
+                )
+        else:
+            self.sent += 1
+            await self.store.finish_push(push.id, PushStatus.SENT, self.clock())
+
+    async def _again(self, push: Push, wait: timedelta, reason: str) -> None:
+        now = self.clock()
+        await self.store.finish_push(push.id, PushStatus.PENDING, now, reason, now + wait)
+        self.wake()

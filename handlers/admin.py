@@ -1,0 +1,75 @@
+"""Operator commands (FURAT_ADMIN_IDS): /broadcast, /status, /reload."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers.common import clock_of, lang_for, reply, settings_of, store_of
+from handlers.texts import t
+
+SENDER_KEY = "sender"
+
+
+async def _is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    if user is not None and user.id in settings_of(context).admin_ids:
+        return True
+    lang = lang_for(update)
+    await reply(update, t(lang, "operators_only"), lang)
+    return False
+
+
+def _wake_sender(context: ContextTypes.DEFAULT_TYPE) -> None:
+    sender = context.application.bot_data.get(SENDER_KEY)
+    if sender is not None:
+        sender.wake()
+
+
+async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue a message to every active chat through the outbox."""
+    if not await _is_operator(update, context):
+        return
+    lang = lang_for(update)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    text = message.text.partition(" ")[2].strip()
+    if not text:
+        await reply(update, t(lang, "broadcast_usage"), lang)
+        return
+    count = await store_of(context).enqueue_broadcast(html.escape(text), clock_of(context)())
+    _wake_sender(context)
+    await reply(update, t(lang, "broadcast_queued", count=count), lang)
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show queue depth, recent deliveries, chats, subscriptions and the last ingest."""
+    if not await _is_operator(update, context):
+        return
+    lang = lang_for(update)
+    s = await store_of(context).queue_status(clock_of(context)())
+    await reply(
+        update,
+        t(
+            lang,
+            "status",
+            pending=s.pending,
+            sent=s.sent_24h,
+            failed=s.failed_24h,
+            chats=s.active_chats,
+            subs=s.subscriptions,
+            last=html.escape(s.last_ingest or t(lang, "never")),
+        ),
+        lang,
+    )
+
+
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ingest the watched folder now."""
+    if not await _is_operator(update, context):
+        return
+    lang = lang_for(update)
+    report = await store_of(context).ingest([settings_of(context).watch_dir])
+    await reply(update, t(lang, "reloaded", summary=html.escape(report.summary())), lang)

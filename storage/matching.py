@@ -1,0 +1,126 @@
+"""Match new passages against many subscriptions without looping over all of them.
+
+A subscription is compiled from its search plan: every concept must be present in the passage
+(alerts want precision), through any of its alternatives. Alternatives are keyed strings:
+"s:" surface phrase, "t:" stem phrase, "b:" a word under any proclitics, "k:" the consonant key
+of a Latin name. The index maps the keys of each subscription's most selective concept to the
+subscription, so a passage only meets the subscriptions that share one of its keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from storage.analysis import is_arabic, is_latin
+from storage.plan import Column, Kind, Plan
+from storage.query import proclitic_bases
+from storage.translit import arabic_keys, latin_key
+from storage.vocabulary import Vocabulary
+
+Compiled = list[list[str]]  # concepts, each a list of keyed alternatives
+_PRECISE = {Kind.SURFACE, Kind.CLITIC, Kind.JOINED, Kind.ENGLISH, Kind.ALIAS, Kind.STEM}
+
+
+def compile_plan(plan: Plan, vocab: Vocabulary) -> Compiled:
+    """Turn a search plan into keyed alternatives, most selective concept first."""
+    concepts: list[tuple[int, list[str]]] = []
+    for concept in plan.concepts:
+        keys: list[str] = []
+        for alt in concept.alternatives:
+            if alt.kind not in _PRECISE:
+                continue
+            prefix = "s:" if alt.column is Column.SURFACE else "t:"
+            keys.append(prefix + " ".join(alt.phrase))
+            if len(alt.phrase) == 1 and alt.kind in (Kind.SURFACE, Kind.ALIAS, Kind.ENGLISH):
+                word = alt.phrase[0]
+                if is_arabic(word):
+                    keys.append("b:" + word)
+                elif is_latin(word) and len(latin_key(word)) >= 2:
+                    keys.append("k:" + latin_key(word))
+        if keys:
+            keys = list(dict.fromkeys(keys))
+            weight = sum(vocab.surface(k[2:]) for k in keys if k.startswith("s:") and " " not in k)
+            concepts.append((weight, keys))
+    concepts.sort(key=lambda c: c[0])
+    return [keys for _, keys in concepts]
+
+
+@dataclass(frozen=True)
+class PassageKeys:
+    """Everything a passage can satisfy, computed once per passage."""
+
+    surface: tuple[str, ...]
+    stem: tuple[str, ...]
+    keys: frozenset[str]
+    surface_text: str
+    stem_text: str
+
+    @classmethod
+    def of(cls, surface: list[str], stem: list[str]) -> PassageKeys:
+        """Compute the lookup keys of a passage from its analysed tokens."""
+        keys = {"s:" + t for t in surface} | {"t:" + t for t in stem}
+        for token in set(surface):
+            if is_arabic(token):
+                keys.update("b:" + b for b in proclitic_bases(token))
+                keys.update("k:" + k for k in arabic_keys(token))
+        return cls(
+            tuple(surface),
+            tuple(stem),
+            frozenset(keys),
+            f" {' '.join(surface)} ",
+            f" {' '.join(stem)} ",
+        )
+
+    def has(self, key: str) -> bool:
+        """Tell whether one keyed alternative occurs in the passage."""
+        if " " not in key:
+            return key in self.keys
+        body = f" {key[2:]} "
+        return body in (self.surface_text if key.startswith("s:") else self.stem_text)
+
+
+def satisfies(compiled: Compiled, passage: PassageKeys) -> bool:
+    """Tell whether every concept of a subscription appears in the passage."""
+    return bool(compiled) and all(any(passage.has(k) for k in keys) for keys in compiled)
+
+
+def index_terms(compiled: Compiled) -> list[str]:
+    """Return the lookup keys of a subscription: the single words of its first concept."""
+    if not compiled:
+        return []
+    return sorted({k if " " not in k else k.split(" ")[0] for k in compiled[0]})
+
+
+@dataclass
+class SubscriptionIndex:
+    """Compiled subscriptions by id, and the term index that finds candidates."""
+
+    plans: dict[int, Compiled] = field(default_factory=dict)
+    owners: dict[int, int] = field(default_factory=dict)  # subscription -> chat
+    by_term: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, sub_id: int, chat_id: int, plan_json: str) -> None:
+        """Index one subscription."""
+        compiled = json.loads(plan_json)
+        self.plans[sub_id], self.owners[sub_id] = compiled, chat_id
+        for term in index_terms(compiled):
+            self.by_term[term].append(sub_id)
+
+    def matches(self, passage: PassageKeys) -> set[int]:
+        """Return the subscriptions the passage satisfies."""
+        candidates: set[int] = set()
+        for key in passage.keys:
+            if key in self.by_term:
+                candidates.update(self.by_term[key])
+        return {s for s in candidates if satisfies(self.plans[s], passage)}
+
+
+def build_index(rows: Iterable[tuple[int, int, str]]) -> SubscriptionIndex:
+    """Build the index from (subscription id, chat id, plan JSON) rows."""
+    index = SubscriptionIndex()
+    for sub_id, chat_id, plan_json in rows:
+        index.add(sub_id, chat_id, plan_json)
+    return index

@@ -1,0 +1,534 @@
+"""Chats, subscriptions, matching of new documents, and the durable outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.lexicon import load_lexicon
+from storage.matching import PassageKeys, SubscriptionIndex, build_index, compile_plan, index_terms
+from storage.models import (
+    Chat,
+    Push,
+    PushKind,
+    PushStatus,
+    QueueStatus,
+    SubscribeResult,
+    Subscription,
+)
+from storage.query import Stemmer, plan_query
+from storage.vocabulary import Vocabulary
+
+MATCH_BATCH = 200  # documents matched per transaction
+
+
+def iso(moment: datetime) -> str:
+    """Return a UTC instant as the ISO text the tables store."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def due_iso(moment: datetime) -> str:
+    """Return the ISO text of outbox.not_before: milliseconds, as pacing is sub-second."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class AlertMatch:
+    """A new document that matched some of a chat's subscriptions."""
+
+    chat: Chat
+    doc_id: int
+    title: str
+    outlet: str | None
+    queries: tuple[str, ...]
+    passage: str
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """A document for a digest, with the passage that matched best."""
+
+    doc_id: int
+    title: str
+    outlet: str | None
+    passage: str
+    matches: int
+
+
+Rendered = tuple[str, str | None]  # text, reply_markup JSON
+AlertRenderer = Callable[[AlertMatch], Rendered]
+DigestRenderer = Callable[[Chat, list[DigestItem]], Rendered | None]
+NotBefore = Callable[[Chat, datetime], datetime]
+
+
+class PushStore:
+    """The subscription side of the Store (mixed into it; shares its connection)."""
+
+    _conn: aiosqlite.Connection
+    _stem: Stemmer
+    _sub_index: SubscriptionIndex | None
+    _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
+    _vocabulary: Callable[[], Awaitable[Vocabulary]]
+
+    # --- chats ---------------------------------------------------------------------------
+
+    async def ensure_chat(
+        self, chat_id: int, chat_type: str, language: str, tz: str, now: datetime
+    ) -> Chat:
+        """Return the chat, creating it with defaults on first use."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, chat_type, language, tz, iso(now), iso(now)),
+            )
+        chat = await self.chat(chat_id)
+        assert chat is not None
+        return chat
+
+    async def touch_chat(
+        self, chat_id: int, chat_type: str, language: str, tz: str, now: datetime
+    ) -> bool:
+        """Record that a chat wrote: create it, or make it active again; tell if it was inactive."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, chat_type, language, tz, iso(now), iso(now)),
+            )
+            cur = await conn.execute(
+                "UPDATE chats SET active = 1 WHERE id = ? AND active = 0", (chat_id,)
+            )
+        if cur.rowcount:
+            self._sub_index = None
+        return cur.rowcount > 0
+
+    async def chat(self, chat_id: int) -> Chat | None:
+        """Return one chat's settings."""
+        async with self._conn.execute(
+            "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end, active,"
+            " last_digest_at FROM chats WHERE id = ?",
+            (chat_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return Chat(**{**dict(row), "active": bool(row["active"])}) if row else None
+
+    async def update_chat(self, chat_id: int, **values: Any) -> None:
+        """Change chat settings (timezone, digest_time, quiet_start, quiet_end, language...)."""
+        allowed = {
+            "timezone",
+            "digest_time",
+            "quiet_start",
+            "quiet_end",
+            "language",
+            "last_digest_at",
+        }
+        assert set(values) <= allowed, values
+        sets = ", ".join(f"{k} = ?" for k in values)
+        async with self._transaction() as conn:
+            await conn.execute(f"UPDATE chats SET {sets} WHERE id = ?", (*values.values(), chat_id))
+
+    async def set_active(self, chat_id: int, active: bool) -> bool:
+        """Mark a chat active or inactive; tell whether anything changed."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE chats SET active = ? WHERE id = ? AND active != ?",
+                (int(active), chat_id, int(active)),
+            )
+            if not active:
+                await conn.execute(
+                    "UPDATE outbox SET status = ?, last_error = 'chat inactive'"
+                    " WHERE chat_id = ? AND status = ?",
+                    (PushStatus.CANCELLED, chat_id, PushStatus.PENDING),
+                )
+        self._sub_index = None
+        return cur.rowcount > 0
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """Move a group's settings, subscriptions and pending pushes to its supergroup id."""
+        async with self._transaction() as conn:
+            await conn.execute("UPDATE OR IGNORE chats SET id = ? WHERE id = ?", (new_id, old_id))
+            await conn.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN (?, ?)",
+                (new_id, old_id, PushStatus.PENDING, PushStatus.SENDING),
+            )
+        self._sub_index = None
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    async def subscribe(self, chat_id: int, query: str, limit: int) -> SubscribeResult:
+        """Follow a query in a chat (the chat must exist)."""
+        query = " ".join(query.split())
+        vocab = await self._vocabulary()
+        plan = plan_query(query, vocab, load_lexicon(), self._stem)
+        compiled = compile_plan(plan, vocab)
+        if not compiled:
+            return SubscribeResult.EMPTY
+        async with self._transaction() as conn:
+            async with conn.execute(
+                "SELECT count(*), sum(query = ?) FROM subscriptions WHERE chat_id = ?",
+                (query, chat_id),
+            ) as cur:
+                row = await cur.fetchone()
+            count, same = (row[0], row[1]) if row else (0, 0)
+            if same:
+                return SubscribeResult.EXISTS
+            if count >= limit:
+                return SubscribeResult.LIMIT
+            cur = await conn.execute(
+                "INSERT INTO subscriptions (chat_id, query, plan, created_at) VALUES (?, ?, ?, ?)",
+                (chat_id, query, json.dumps(compiled, ensure_ascii=False), iso(datetime.now(UTC))),
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO subscription_terms (term, subscription_id) VALUES (?, ?)",
+                [(term, cur.lastrowid) for term in index_terms(compiled)],
+            )
+        self._sub_index = None
+        return SubscribeResult.ADDED
+
+    async def subscriptions(self, chat_id: int) -> list[Subscription]:
+        """Return a chat's subscriptions, oldest first."""
+        async with self._conn.execute(
+            "SELECT id, chat_id, query FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)
+        ) as cur:
+            return [Subscription(*row) for row in await cur.fetchall()]
+
+    async def unsubscribe(
+        self, chat_id: int, sub_id: int | None = None, query: str | None = None
+    ) -> bool:
+        """Stop following one subscription (by id or by query); tell whether it existed."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND (id = ? OR query = ?)",
+                (chat_id, sub_id, " ".join((query or "").split()) or None),
+            )
+        self._sub_index = None
+        return cur.rowcount > 0
+
+    async def _subscription_index(self) -> SubscriptionIndex:
+        if self._sub_index is None:
+            async with self._conn.execute(
+                "SELECT s.id, s.chat_id, s.plan FROM subscriptions s"
+                " JOIN chats c ON c.id = s.chat_id WHERE c.active = 1"
+            ) as cur:
+                self._sub_index = build_index(tuple(r) for r in await cur.fetchall())
+        return self._sub_index
+
+    # --- matching new documents ----------------------------------------------------------
+
+    async def _state(self, key: str, default: str) -> str:
+        async with self._conn.execute("SELECT value FROM state WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else default
+
+    async def mark_documents_seen(self) -> None:
+        """Start matching after the documents already in the archive (first run)."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO state (key, value)"
+                " SELECT 'matched_doc', coalesce(max(id), 0) FROM documents"
+            )
+
+    async def match_new_documents(
+        self, render: AlertRenderer, not_before: NotBefore, now: datetime
+    ) -> int:
+        """Write one alert per (chat, new document) to the outbox; return how many."""
+        await self.mark_documents_seen()
+        index = await self._subscription_index()
+        written = 0
+        while True:
+            last = int(await self._state("matched_doc", "0"))
+            async with self._conn.execute(
+                "SELECT id, title, outlet FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+                (last, MATCH_BATCH),
+            ) as cur:
+                docs = list(await cur.fetchall())
+            if not docs:
+                return written
+            alerts = await self._alerts_for(docs, index) if index.plans else []
+            async with self._transaction() as conn:
+                for match in alerts:
+                    text, markup = render(match)
+                    cur = await conn.execute(
+                        "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                        " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            f"alert:{match.chat.id}:{match.doc_id}",
+                            match.chat.id,
+                            PushKind.ALERT,
+                            text,
+                            markup,
+                            due_iso(not_before(match.chat, now)),
+                            iso(now),
+                        ),
+                    )
+                    written += cur.rowcount
+                # The high-water mark moves in the same transaction as the alerts it covers.
+                await conn.execute(
+                    "INSERT INTO state (key, value) VALUES ('matched_doc', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(docs[-1]["id"]),),
+                )
+
+    async def _alerts_for(
+        self, docs: list[aiosqlite.Row], index: SubscriptionIndex
+    ) -> list[AlertMatch]:
+        by_doc = {row["id"]: row for row in docs}
+        found: dict[tuple[int, int], tuple[set[int], str]] = {}
+        async with self._conn.execute(
+            "SELECT document_id, text, surface, stem FROM passages"
+            f" WHERE document_id IN ({','.join('?' * len(docs))}) ORDER BY document_id, ordinal",
+            tuple(by_doc),
+        ) as cur:
+            async for doc_id, text, surface, stem in cur:
+                subs = index.matches(PassageKeys.of(surface.split(), stem.split()))
+                chats: dict[int, set[int]] = {}
+                for sub in subs:
+                    chats.setdefault(index.owners[sub], set()).add(sub)
+                for chat_id, chat_subs in chats.items():
+                    seen, best = found.get((chat_id, doc_id), (set(), text))
+                    # The best passage is the first that matched the most subscriptions.
+                    if len(chat_subs) > len(seen) and not seen >= chat_subs:
+                        best = text
+                    found[(chat_id, doc_id)] = (seen | chat_subs, best)
+        if not found:
+            return []
+        queries = await self._queries({s for subs, _ in found.values() for s in subs})
+        alerts = []
+        for (chat_id, doc_id), (subs, passage) in sorted(found.items()):
+            chat = await self.chat(chat_id)
+            if chat is None or not chat.active:
+                continue
+            doc = by_doc[doc_id]
+            alerts.append(
+                AlertMatch(
+                    chat,
+                    doc_id,
+                    doc["title"],
+                    doc["outlet"],
+                    tuple(queries[s] for s in sorted(subs)),
+                    passage,
+                )
+            )
+        return alerts
+
+    async def _queries(self, ids: set[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i : i + 500]
+            async with self._conn.execute(
+                f"SELECT id, query FROM subscriptions WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                out.update({row[0]: row[1] for row in await cur.fetchall()})
+        return out
+
+    # --- digests -------------------------------------------------------------------------
+
+    async def digest_chats(self) -> list[Chat]:
+        """Return active chats that chose a digest time."""
+        async with self._conn.execute(
+            "SELECT id FROM chats WHERE digest_time IS NOT NULL AND active = 1"
+        ) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        return [c for i in ids if (c := await self.chat(i)) is not None]
+
+    async def digest_items(self, chat: Chat, since: str, limit: int) -> list[DigestItem]:
+        """Return documents ingested after since that match the chat's subscriptions."""
+        async with self._conn.execute(
+            "SELECT id, title, outlet FROM documents WHERE ingested_at > ? ORDER BY id",
+            (since,),
+        ) as cur:
+            docs = list(await cur.fetchall())
+        if not docs:
+            return []
+        subs = await self.subscriptions(chat.id)
+        if not subs:
+            items = []
+            for doc in docs[-limit:][::-1]:
+                async with self._conn.execute(
+                    "SELECT text FROM passages WHERE document_id = ? ORDER BY ordinal LIMIT 1",
+                    (doc["id"],),
+                ) as cur:
+                    row = await cur.fetchone()
+                items.append(
+                    DigestItem(doc["id"], doc["title"], doc["outlet"], row[0] if row else "", 0)
+                )
+            return items
+        index = SubscriptionIndex()
+        async with self._conn.execute(
+            "SELECT id, chat_id, plan FROM subscriptions WHERE chat_id = ?", (chat.id,)
+        ) as cur:
+            for row in await cur.fetchall():
+                index.add(*row)
+        by_doc = {d["id"]: d for d in docs}
+        best: dict[int, tuple[int, str]] = {}
+        async with self._conn.execute(
+            "SELECT document_id, text, surface, stem FROM passages"
+            f" WHERE document_id IN ({','.join('?' * len(docs))})",
+            tuple(by_doc),
+        ) as cur:
+            async for doc_id, text, surface, stem in cur:
+                n = len(index.matches(PassageKeys.of(surface.split(), stem.split())))
+                if n and n > best.get(doc_id, (0, ""))[0]:
+                    best[doc_id] = (n, text)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[0]))[:limit]
+        return [
+            DigestItem(d, by_doc[d]["title"], by_doc[d]["outlet"], text, n)
+            for d, (n, text) in ranked
+        ]
+
+    async def enqueue_digest(
+        self, chat: Chat, occurrence: datetime, rendered: Rendered | None, now: datetime
+    ) -> bool:
+        """Write a digest (if any) and move the chat's digest mark, in one transaction."""
+        written = False
+        async with self._transaction() as conn:
+            if rendered is not None:
+                text, markup = rendered
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                    " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        f"digest:{chat.id}:{iso(occurrence)}",
+                        chat.id,
+                        PushKind.DIGEST,
+                        text,
+                        markup,
+                        due_iso(now),
+                        iso(now),
+                    ),
+                )
+                written = cur.rowcount > 0
+            await conn.execute(
+                "UPDATE chats SET last_digest_at = ? WHERE id = ?", (iso(occurrence), chat.id)
+            )
+        return written
+
+    # --- outbox --------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        key: str,
+        chat_id: int,
+        kind: PushKind,
+        text: str,
+        markup: str | None,
+        not_before: datetime,
+        now: datetime,
+    ) -> bool:
+        """Write one push unless its idempotency key is already there."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, chat_id, kind, text, markup, due_iso(not_before), iso(now)),
+            )
+            return cur.rowcount > 0
+
+    async def enqueue_broadcast(self, text: str, now: datetime) -> int:
+        """Write one push per active chat; return how many."""
+        ref = iso(now)
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text, not_before,"
+                " created_at) SELECT 'broadcast:' || id || ':' || ?, id, ?, ?, ?, ? FROM chats"
+                " WHERE active = 1",
+                (ref, PushKind.BROADCAST, text, due_iso(now), ref),
+            )
+            return cur.rowcount
+
+    async def recover_in_flight(self) -> int:
+        """Put rows left 'sending' by a crash back in the queue (they may be sent twice)."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = ? WHERE status = ?",
+                (PushStatus.PENDING, PushStatus.SENDING),
+            )
+            return cur.rowcount
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Push]:
+        """Mark up to limit due rows as sending and return them, oldest first."""
+        async with self._transaction() as conn:
+            async with conn.execute(
+                "SELECT id, idempotency_key, chat_id, kind, text, reply_markup, attempts"
+                " FROM outbox WHERE status = ? AND not_before <= ? ORDER BY not_before, id"
+                " LIMIT ?",
+                (PushStatus.PENDING, due_iso(now), limit),
+            ) as cur:
+                rows = await cur.fetchall()
+            await conn.executemany(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1 WHERE id = ?",
+                [(PushStatus.SENDING, row[0]) for row in rows],
+            )
+        return [Push(r[0], r[1], r[2], r[3], r[4], r[5], r[6] + 1) for r in rows]
+
+    async def release_push(self, push_id: int, not_before: datetime) -> None:
+        """Put a claimed row back untried, due at not_before."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = ?, attempts = attempts - 1, not_before = ?"
+                " WHERE id = ?",
+                (PushStatus.PENDING, due_iso(not_before), push_id),
+            )
+
+    async def next_due(self) -> datetime | None:
+        """Return when the earliest pending row becomes due."""
+        async with self._conn.execute(
+            "SELECT min(not_before) FROM outbox WHERE status = ?", (PushStatus.PENDING,)
+        ) as cur:
+            row = await cur.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def finish_push(
+        self,
+        push_id: int,
+        status: PushStatus,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record the outcome of one send: sent, failed, or pending again at retry_at."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?,"
+                " not_before = coalesce(?, not_before) WHERE id = ?",
+                (
+                    status,
+                    error,
+                    iso(now) if status is PushStatus.SENT else None,
+                    due_iso(retry_at) if retry_at else None,
+                    push_id,
+                ),
+            )
+
+    async def queue_status(self, now: datetime) -> QueueStatus:
+        """Return the numbers /status shows."""
+        since = iso(now - timedelta(hours=24))
+        async with self._conn.execute(
+            "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')),"
+            " (SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?),"
+            " (SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= ?),"
+            " (SELECT count(*) FROM chats WHERE active = 1),"
+            " (SELECT count(*) FROM subscriptions),"
+            " (SELECT max(finished_at) FROM ingest_runs)",
+            (since, since),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return QueueStatus(*row)
+
+    async def sent_pushes(self) -> AsyncIterator[tuple[str, int, str]]:
+        """Yield (key, chat, status) of every outbox row, for tests and audits."""
+        async with self._conn.execute(
+            "SELECT idempotency_key, chat_id, status FROM outbox ORDER BY id"
+        ) as cur:
+            async for row in cur:
+                yield row[0], row[1], row[2]
