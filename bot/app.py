@@ -103,7 +103,13 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         .token(settings.token or CONSOLE_TOKEN)
         .base_url(settings.api_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=1000 if settings.paid_broadcast else settings.rate_global,
+                group_max_rate=settings.rate_group_per_min,
+                max_retries=3,
+            )
+        )
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_stop(_post_stop)

@@ -35,6 +35,8 @@ def configure_logging(level: str, token: str = "") -> None:
     # httpx logs every request URL at INFO, and Bot API URLs hold the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # The scheduler logs every run of every job; a tick every few seconds drowns the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactToken) for f in handler.filters):

@@ -134,7 +134,7 @@ class Sender:
         """Send every row due now; return how many were attempted."""
         total = 0
         loop = asyncio.get_running_loop()
-        tasks: set[asyncio.Task[None]] = set()
+        tasks: list[asyncio.Task[None]] = []
         while True:
             pushes = await self.store.claim_due(self.clock(), self.limits.concurrency)
             if not pushes:
@@ -147,9 +147,7 @@ class Sender:
                     continue
                 await self.in_flight.acquire()
                 at = self.pacer.reserve(push.chat_id, loop.time())
-                task = asyncio.create_task(self._send_at(push, at))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                tasks.append(asyncio.create_task(self._send_at(push, at)))
             total += len(pushes)
         if tasks:
             await asyncio.gather(*tasks)
@@ -179,7 +177,7 @@ class Sender:
                     push.text,
                     reply_markup=markup,
                     allow_paid_broadcast=paid,
-                    rate_limit_args={"max_retries": 0},
+                    rate_limit_args=0,
                 )
             else:
                 await self.bot.send_message(
@@ -198,7 +196,9 @@ class Sender:
         except BadRequest as exc:
             log.warning("push %s refused: %s", push.key, exc)
             await self.store.finish_push(push.id, PushStatus.FAILED, self.clock(), str(exc))
-        except (TelegramError, OSError) as exc:  # timeouts, network errors, 5xx
+        except Exception as exc:  # timeouts, network errors, 5xx; and anything unforeseen
+            if not isinstance(exc, TelegramError | OSError):
+                log.exception("push %s failed unexpectedly", push.key)
             if push.attempts >= self.limits.max_attempts:
                 await self.store.finish_push(
                     push.id,

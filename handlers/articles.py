@@ -54,7 +54,8 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say what the archive holds."""
     lang = lang_for(update)
     s = await store_of(context).stats()
-    last = (s.last_ingest or t(lang, "never")).replace("T", " ").replace("+00:00", " UTC")
+    last = (s.last_ingest or t(lang, "never"))[:19].replace("T", " ")
+    last += " UTC" if s.last_ingest else ""
     text = t(
         lang,
         "about",

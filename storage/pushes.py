@@ -29,12 +29,8 @@ MATCH_BATCH = 200  # documents matched per transaction
 
 
 def iso(moment: datetime) -> str:
-    """Return a UTC instant as the ISO text the tables store."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def due_iso(moment: datetime) -> str:
-    """Return the ISO text of outbox.not_before: milliseconds, as pacing is sub-second."""
+    """Return a UTC instant as the ISO text the tables store (milliseconds: pacing and
+    'ingested after the last digest' need more than whole seconds)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
@@ -264,7 +260,7 @@ class PushStore:
                             PushKind.ALERT,
                             text,
                             markup,
-                            due_iso(not_before(match.chat, now)),
+                            iso(not_before(match.chat, now)),
                             iso(now),
                         ),
                     )
@@ -402,7 +398,7 @@ class PushStore:
                         PushKind.DIGEST,
                         text,
                         markup,
-                        due_iso(now),
+                        iso(now),
                         iso(now),
                     ),
                 )
@@ -429,7 +425,7 @@ class PushStore:
             cur = await conn.execute(
                 "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
                 " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, chat_id, kind, text, markup, due_iso(not_before), iso(now)),
+                (key, chat_id, kind, text, markup, iso(not_before), iso(now)),
             )
             return cur.rowcount > 0
 
@@ -441,7 +437,7 @@ class PushStore:
                 "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text, not_before,"
                 " created_at) SELECT 'broadcast:' || id || ':' || ?, id, ?, ?, ?, ? FROM chats"
                 " WHERE active = 1",
-                (ref, PushKind.BROADCAST, text, due_iso(now), ref),
+                (ref, PushKind.BROADCAST, text, iso(now), ref),
             )
             return cur.rowcount
 
@@ -461,7 +457,7 @@ class PushStore:
                 "SELECT id, idempotency_key, chat_id, kind, text, reply_markup, attempts"
                 " FROM outbox WHERE status = ? AND not_before <= ? ORDER BY not_before, id"
                 " LIMIT ?",
-                (PushStatus.PENDING, due_iso(now), limit),
+                (PushStatus.PENDING, iso(now), limit),
             ) as cur:
                 rows = await cur.fetchall()
             await conn.executemany(
@@ -476,7 +472,7 @@ class PushStore:
             await conn.execute(
                 "UPDATE outbox SET status = ?, attempts = attempts - 1, not_before = ?"
                 " WHERE id = ?",
-                (PushStatus.PENDING, due_iso(not_before), push_id),
+                (PushStatus.PENDING, iso(not_before), push_id),
             )
 
     async def next_due(self) -> datetime | None:
@@ -504,7 +500,7 @@ class PushStore:
                     status,
                     error,
                     iso(now) if status is PushStatus.SENT else None,
-                    due_iso(retry_at) if retry_at else None,
+                    iso(retry_at) if retry_at else None,
                     push_id,
                 ),
             )

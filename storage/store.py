@@ -29,7 +29,7 @@ from storage.models import (
     Stats,
 )
 from storage.plan import Alternative, Column, Kind, Plan
-from storage.pushes import PushStore
+from storage.pushes import PushStore, iso
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, score
 from storage.snippets import mark, matched_spans
@@ -42,7 +42,7 @@ _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return iso(datetime.now(UTC))
 
 
 class Store(PushStore):

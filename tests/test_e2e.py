@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,19 +41,32 @@ class BotProcess:
             "FURAT_LOG_LEVEL": "INFO",
             **env,
         }
+        # A file, not a pipe: an unread pipe fills up and freezes the bot on its next log line.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=ROOT,
             env=full_env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
 
+    def output(self) -> str:
+        """Return everything the process logged so far."""
+        self.log.seek(0)
+        return self.log.read()
+
+    def kill(self) -> None:
+        """Kill the process at once, as a crash would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=WAIT)
+
     def stop(self) -> str:
         """Stop gracefully (as systemd or Ctrl-C would) and return everything it logged."""
         self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=WAIT)
+        self.proc.wait(timeout=WAIT)
+        out = self.output()
         assert self.proc.returncode == 0, out
         return out
 

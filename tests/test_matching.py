@@ -122,8 +122,8 @@ async def test_digest_lists_new_matching_articles_once(store: Store, tmp_path: P
     await ingest(store, tmp_path)
     await run_tick(store, Settings(), NOW)
     keys = [key for key, _, _ in await _rows(store)]
-    assert "digest:1:2026-11-22T05:00:00+00:00" in keys
-    assert "digest:2:2026-11-22T05:00:00+00:00" in keys
+    assert "digest:1:2026-11-22T05:00:00.000+00:00" in keys
+    assert "digest:2:2026-11-22T05:00:00.000+00:00" in keys
     await run_tick(store, Settings(), NOW + timedelta(minutes=5))
     assert len([k for k, _, _ in await _rows(store) if k.startswith("digest")]) == 2
 

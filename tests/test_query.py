@@ -39,8 +39,13 @@ def test_skeleton(a: str, b: str, same: bool) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "near"),
-    [("كاليبر", "كاليبرr", True), ("مفخخفه", "مفخخه", True), ("قذايف", "قذايق", True),
-     ("حصار", "حصار", True), ("abcdef", "abcfed", False)],
+    [
+        ("كاليبر", "كاليبرr", True),
+        ("مفخخفه", "مفخخه", True),
+        ("قذايف", "قذايق", True),
+        ("حصار", "حصار", True),
+        ("abcdef", "abcfed", False),
+    ],
 )
 def test_within_one_edit(a: str, b: str, near: bool) -> None:
     assert within_one_edit(a, b) is near

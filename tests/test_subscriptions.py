@@ -36,7 +36,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 async def say(bot: Bot, text: str, user: User | None = None) -> dict[str, Any]:
-    [call] = sends(await bot.send((user or bot.user).text(text)))
+    user = user or bot.user
+    [call] = [c for c in sends(await bot.send(user.text(text))) if c["chat_id"] == user.chat_id]
     return call
 
 
@@ -96,6 +97,13 @@ async def test_operator_commands(bot: Bot) -> None:
     assert "متابعات: 1" in status["text"] and "محادثات نشطة: 2" in status["text"]
     queued = await say(bot, "/broadcast صيانة الليلة <b>!</b>", operator)
     assert "2 محادثة" in queued["text"]
+    for _ in range(50):  # the sender delivers in the background
+        if len([c for c in bot.request.sent() if "صيانة" in c.params["text"]]) == 2:
+            break
+        await asyncio.sleep(0.05)
+    broadcast = [c for c in bot.request.sent() if "صيانة" in c.params["text"]]
+    assert sorted(c.params["chat_id"] for c in broadcast) == [1001, ADMIN]
+    assert "&lt;b&gt;" in broadcast[0].params["text"]  # operator text is escaped too
     await asyncio.to_thread(bot.app.bot_data["settings"].watch_dir.mkdir)
     reloaded = await say(bot, "/reload", operator)
     assert "0 added" in reloaded["text"]
