@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.judge import QUERIES, Score, load_queries, rank_of
+from bench.results import write_section
 from storage.analysis import light_stem
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 _WORD_RE = re.compile(r"\w+")
 
 Search = Callable[[str], list[str]]
@@ -149,8 +149,8 @@ def main() -> None:
     report = "\n\n".join(asyncio.run(run(path)) for path in args.queries)
     print(report)
     if args.write:
-        RESULTS.write_text(
-            f"# Search quality (python -m bench.eval --write)\n\n{report}\n\n{NOTE}\n"
+        write_section(
+            "quality", f"## Search quality (python -m bench.eval --write)\n\n{report}\n\n{NOTE}"
         )
 
 

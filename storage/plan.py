@@ -82,10 +82,14 @@ class Plan:
         """Tell whether nothing searchable is left."""
         return not self.concepts
 
-    def fts_expression(self) -> str:
-        """Return an FTS5 MATCH expression that ORs every alternative."""
-        parts = dict.fromkeys(a.fts() for c in self.concepts for a in c.alternatives)
-        return " OR ".join(parts)
+    def fts_expression(self, concepts: tuple[Concept, ...] | None = None) -> str:
+        """Return an FTS5 MATCH expression that ORs every alternative (of some concepts)."""
+        chosen = self.concepts if concepts is None else concepts
+        return " OR ".join(dict.fromkeys(a.fts() for c in chosen for a in c.alternatives))
+
+    def all_expression(self) -> str:
+        """Return an FTS5 MATCH expression that needs every concept (any alternative)."""
+        return " AND ".join(f"({self.fts_expression((c,))})" for c in self.concepts)
 
     def terms(self) -> set[str]:
         """Return every token that the plan may match, for highlighting."""

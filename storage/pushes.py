@@ -188,6 +188,39 @@ class PushStore:
         self._sub_index = None
         return SubscribeResult.ADDED
 
+    async def subscribe_many(self, pairs: list[tuple[int, str]], tz: str, now: datetime) -> int:
+        """Subscribe many (chat, query) pairs at once, compiling each distinct query once."""
+        vocab = await self._vocabulary()
+        lexicon = load_lexicon()
+        compiled = {
+            q: compile_plan(plan_query(q, vocab, lexicon, self._stem), vocab)
+            for q in {q for _, q in pairs}
+        }
+        async with self._transaction() as conn:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
+                " created_at) VALUES (?, 'private', 'ar', ?, ?, ?)",
+                [(chat, tz, iso(now), iso(now)) for chat in {c for c, _ in pairs}],
+            )
+            count = 0
+            for chat, query in pairs:
+                if not compiled[query]:
+                    continue
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (chat, query, json.dumps(compiled[query], ensure_ascii=False), iso(now)),
+                )
+                if cur.rowcount:
+                    count += 1
+                    await conn.executemany(
+                        "INSERT OR IGNORE INTO subscription_terms (term, subscription_id)"
+                        " VALUES (?, ?)",
+                        [(term, cur.lastrowid) for term in index_terms(compiled[query])],
+                    )
+        self._sub_index = None
+        return count
+
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
         """Return a chat's subscriptions, oldest first."""
         async with self._conn.execute(

@@ -17,63 +17,84 @@ NEAR_DISTANCE = 4
 TITLE_BONUS = 0.08
 
 
+def _index(tokens: list[str]) -> dict[str, list[int]]:
+    where: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        where.setdefault(token, []).append(i)
+    return where
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A passage as the ranker needs it."""
+    """A passage as the ranker needs it: where each token and stem stands."""
 
     id: int
-    surface: tuple[str, ...]
-    stem: tuple[str, ...]
+    length: int
+    surface: dict[str, list[int]]
+    stem: dict[str, list[int]]
     title: frozenset[str]
 
-
-def positions(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
-    """Return the start positions where phrase occurs in tokens."""
-    n = len(phrase)
-    first = phrase[0]
-    return [i for i, t in enumerate(tokens) if t == first and tokens[i : i + n] == phrase]
-
-
-def _best(
-    alts: tuple[Alternative, ...], cand: Candidate, vocab: Vocabulary
-) -> tuple[float, list[int]]:
-    best, where = 0.0, []
-    length = len(cand.surface)
-    norm = K1 * (1 - B + B * length / vocab.avg_len)
-    for alt in alts:
-        toks = cand.surface if alt.column is Column.SURFACE else cand.stem
-        pos = positions(toks, alt.phrase)
-        if not pos:
-            continue
-        tf = len(pos)
-        score = (
-            alt.weight
-            * vocab.idf(alt.column, alt.phrase) ** IDF_POWER
-            * tf
-            * (K1 + 1)
-            / (tf + norm)
-        )
-        if score > best:
-            best, where = score, pos
-    return best, where
+    @classmethod
+    def of(cls, row_id: int, surface: str, stem: str, title: str) -> Candidate:
+        """Build a candidate from the stored, space-separated analysed text."""
+        toks = surface.split()
+        return cls(row_id, len(toks), _index(toks), _index(stem.split()), frozenset(title.split()))
 
 
-def score(plan: Plan, cand: Candidate, vocab: Vocabulary) -> float:
-    """Score one candidate passage for the plan."""
-    total = 0.0
-    matched: list[tuple[float, list[int]]] = []
-    for concept in plan.concepts:
-        s, pos = _best(concept.alternatives, cand, vocab)
-        total += s
-        matched.append((s, pos))
-        if s and any(t in cand.title for a in concept.alternatives for t in a.phrase):
-            total += TITLE_BONUS * s
-    for (s1, p1), (s2, p2) in zip(matched, matched[1:], strict=False):
-        if not (s1 and s2):
-            continue
-        gap = min(abs(b - a) for a in p1 for b in p2)
-        if gap <= 1:
-            total += ADJACENT_BONUS * min(s1, s2)
-        elif gap <= NEAR_DISTANCE:
-            total += NEAR_BONUS * min(s1, s2)
-    return total
+def positions(where: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]:
+    """Return the start positions where phrase occurs, given each token's positions."""
+    starts = where.get(phrase[0], [])
+    for offset, token in enumerate(phrase[1:], 1):
+        if not starts:
+            break
+        following = set(where.get(token, ()))
+        starts = [p for p in starts if p + offset in following]
+    return starts
+
+
+class Scorer:
+    """Score candidates for one plan; idf and weights are worked out once per query."""
+
+    def __init__(self, plan: Plan, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.concepts = [
+            [
+                (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)
+                for alt in concept.alternatives
+            ]
+            for concept in plan.concepts
+        ]
+
+    def _best(
+        self, alts: list[tuple[Alternative, float]], cand: Candidate, norm: float
+    ) -> tuple[float, list[int], Alternative | None]:
+        best, where, which = 0.0, [], None
+        for alt, weight in alts:
+            pos = positions(cand.surface if alt.column is Column.SURFACE else cand.stem, alt.phrase)
+            if pos:
+                tf = len(pos)
+                value = weight * tf * (K1 + 1) / (tf + norm)
+                if value > best:
+                    best, where, which = value, pos, alt
+        return best, where, which
+
+    def score(self, cand: Candidate) -> float:
+        """Score one candidate passage."""
+        norm = K1 * (1 - B + B * cand.length / self.vocab.avg_len)
+        total = 0.0
+        matched: list[tuple[float, list[int]]] = []
+        for alts in self.concepts:
+            value, pos, alt = self._best(alts, cand, norm)
+            total += value
+            matched.append((value, pos))
+            if alt is not None and any(t in cand.title for t in alt.phrase):
+                total += TITLE_BONUS * value
+        for (s1, p1), (s2, p2) in zip(matched, matched[1:], strict=False):
+            if not (s1 and s2):
+                continue
+            gap = min(abs(b - a) for a in p1 for b in p2)
+            if gap <= 1:
+                total += ADJACENT_BONUS * min(s1, s2)
+            elif gap <= NEAR_DISTANCE:
+                total += NEAR_BONUS * min(s1, s2)
+        return total

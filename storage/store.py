@@ -31,11 +31,14 @@ from storage.models import (
 from storage.plan import Alternative, Column, Kind, Plan
 from storage.pushes import PushStore, iso
 from storage.query import Stemmer, plan_query
-from storage.ranking import Candidate, score
+from storage.ranking import Candidate, Scorer
 from storage.snippets import mark, matched_spans
 from storage.vocabulary import Vocabulary
 
-CANDIDATES = 300
+CANDIDATES = 200
+# Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
+RANK_ALL_POSTINGS = 20_000
+ENOUGH_CANDIDATES = 30
 SNIPPET_WIDTH = 320
 MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
@@ -376,27 +379,60 @@ class Store(PushStore):
             return []
         return await self.run_plan(plan, limit, max(0, offset))
 
+    async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
+        order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "f.rowid DESC"
+        async with self._conn.execute(
+            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.id AS doc_id, d.key, d.title,"
+            " d.outlet, d.title_terms FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id"
+            f" WHERE passages_fts MATCH ? ORDER BY {order} LIMIT ?",
+            (expression, limit),
+        ) as cur:
+            return list(await cur.fetchall())
+
+    async def _candidates(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
+        """Fetch candidates, planning by posting-list size so large archives stay fast.
+
+        Few postings: FTS5 ranks every passage holding any alternative. Many: passages holding
+        every concept come first, then passages holding the rarer concepts; a query made only
+        of very common words takes the most recent passages that hold all of them.
+        """
+        sizes = {
+            c: sum(
+                vocab.surface(a.phrase[0])
+                if a.column is Column.SURFACE
+                else vocab.df[Column.STEM].get(a.phrase[0], 0)
+                for a in c.alternatives
+            )
+            for c in plan.concepts
+        }
+        if sum(sizes.values()) <= RANK_ALL_POSTINGS:
+            return await self._fetch(plan.fts_expression(), True, CANDIDATES)
+        rows = await self._fetch(
+            plan.all_expression(), min(sizes.values()) <= RANK_ALL_POSTINGS, CANDIDATES
+        )
+        if len(rows) < ENOUGH_CANDIDATES:
+            rare = tuple(c for c in plan.concepts if sizes[c] <= RANK_ALL_POSTINGS)
+            if rare:
+                rows += await self._fetch(plan.fts_expression(rare), True, CANDIDATES)
+            else:
+                rows += await self._fetch(plan.fts_expression(), False, CANDIDATES)
+        return rows
+
     async def run_plan(self, plan: Plan, limit: int, offset: int) -> list[SearchHit]:
         """Retrieve candidates for a plan with FTS5 and rank them."""
         vocab = await self._vocabulary()
-        async with self._conn.execute(
-            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.id AS doc_id, d.key, d.title,"
-            " d.outlet,"
-            " d.title_terms FROM passages_fts f"
-            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id"
-            " WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 0.7) LIMIT ?",
-            (plan.fts_expression(), CANDIDATES),
-        ) as cur:
-            rows = await cur.fetchall()
-        scored = []
-        for row in rows:
-            cand = Candidate(
-                row["id"],
-                tuple(row["surface"].split()),
-                tuple(row["stem"].split()),
-                frozenset(row["title_terms"].split()),
+        rows = await self._candidates(plan, vocab)
+        scorer = Scorer(plan, vocab)
+        scored = [
+            (
+                scorer.score(
+                    Candidate.of(row["id"], row["surface"], row["stem"], row["title_terms"])
+                ),
+                row,
             )
-            scored.append((score(plan, cand, vocab), row))
+            for row in rows
+        ]
         scored.sort(key=lambda pair: (-pair[0], pair[1]["id"]))
         hits: list[SearchHit] = []
         seen: set[str] = set()

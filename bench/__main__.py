@@ -1,0 +1,425 @@
+"""Benchmarks at scale, each against a baseline measured in the same run.
+
+usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N] [--updates N]
+Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
+--json prints one JSON object with the keys named in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import queries as make_queries
+from bench.corpus import write_corpus
+from bench.judge import Score, load_queries, rank_of
+from bench.results import write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+Row = tuple[str, str, str, str]  # section, measure, Furat, baseline
+
+
+def pct(values: list[float], q: float) -> float:
+    """Return the q-th percentile (0–100) of values."""
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def ingest(folder: Path, db: Path) -> dict[str, float]:
+    """Time Furat's ingest path against raw FTS5 inserts of the same paragraphs."""
+    from storage.store import Store
+
+    files = sorted(folder.glob("*.txt"))
+    megabytes = sum(f.stat().st_size for f in files) / 1e6
+
+    async def furat() -> float:
+        store = await Store.open(db)
+        try:
+            started = time.perf_counter()
+            report = await store.ingest([folder])
+            elapsed = time.perf_counter() - started
+            assert report.count(report.files[0].outcome) >= 1
+            return elapsed
+        finally:
+            await store.close()
+
+    ours = asyncio.run(furat())
+    raw_db = db.with_name("raw_fts5.db")
+    conn = sqlite3.connect(raw_db)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE VIRTUAL TABLE p USING fts5(text, tokenize='unicode61')")
+    started = time.perf_counter()
+    for f in files:
+        paragraphs = [p for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+        with conn:
+            conn.executemany("INSERT INTO p (text) VALUES (?)", [(p,) for p in paragraphs])
+    raw = time.perf_counter() - started
+    conn.close()
+    return {
+        "megabytes": megabytes,
+        "docs": len(files),
+        "furat_s": ours,
+        "fts5_s": raw,
+        "ingest_mb_s": megabytes / ours,
+        "fts5_mb_s": megabytes / raw,
+        "ingest_ratio_vs_fts5": raw / ours,
+    }
+
+
+def search(db: Path, workdir: Path, n_queries: int, n_docs: int) -> dict[str, Any]:
+    """Run the same mixed queries through each engine, each in its own process."""
+    mixed = make_queries(n_queries, seed=1, n_docs=n_docs)
+    query_file = workdir / "queries.txt"
+    query_file.write_text("\n".join(q for _, q in mixed), encoding="utf-8")
+    out: dict[str, Any] = {}
+    for engine in ("furat", "fts5", "tantivy"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.engines", engine, str(db), str(query_file)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(proc.stdout)
+        times = result["times_ms"]
+        out[engine] = {
+            "p50": pct(times, 50),
+            "p95": pct(times, 95),
+            "p99": pct(times, 99),
+            "peak_mib": result["peak_mib"],
+        }
+        if engine == "furat":
+            kinds: dict[str, list[float]] = {}
+            for (kind, _), ms in zip(mixed, times, strict=True):
+                kinds.setdefault(kind, []).append(ms)
+            out["furat_by_kind"] = {k: statistics.median(v) for k, v in sorted(kinds.items())}
+    return out
+
+
+def quality(db: Path) -> Score:
+    """Score the judged query set against the large store."""
+    from storage.store import Store
+
+    async def run() -> Score:
+        store = await Store.open(db)
+        try:
+            score = Score()
+            for q in load_queries():
+                hits = await store.search(str(q["q"]), limit=10)
+                score.add(q, rank_of(q, [h.passage for h in hits]))
+            return score
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def updates_inproc(db: Path, n: int) -> dict[str, float]:
+    """Push search messages through the real Application with the in-process Bot API."""
+    from bot.app import build_application, running
+    from bot.config import Settings
+    from bot.loopback import LoopbackRequest, User
+
+    words = [q for _, q in make_queries(n, seed=2)]
+
+    async def run() -> dict[str, float]:
+        settings = Settings(
+            token="1:bench",
+            db_path=db,
+            seeds=Path("/nonexistent"),
+            watch_dir=Path("/nonexistent"),
+            tick_seconds=3600,
+        )
+        request = LoopbackRequest()
+        async with running(build_application(settings, request)) as app:
+            users = [User(app.bot, user_id=5000 + i, chat_id=5000 + i) for i in range(n)]
+            updates = [u.text(w) for u, w in zip(users, words, strict=True)]
+            latencies: list[float] = []
+
+            async def one(update: Any) -> None:
+                started = time.perf_counter()
+                await app.process_update(update)
+                latencies.append((time.perf_counter() - started) * 1000)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(u) for u in updates))
+            elapsed = time.perf_counter() - started
+            replies = len(request.sent())
+        return {
+            "updates_per_s_inproc": n / elapsed,
+            "reply_p50_ms_inproc": statistics.median(latencies),
+            "reply_p99_ms_inproc": pct(latencies, 99),
+            "replies": replies,
+        }
+
+    return asyncio.run(run())
+
+
+def updates_http(db: Path, n: int) -> dict[str, float]:
+    """Drive `furat run` through the local HTTP Bot API server: throughput and latency."""
+    from tests.fake_botapi import DEFAULT_TOKEN, RateLimits, ThreadedServer
+
+    words = [q for _, q in make_queries(n, seed=3)]
+    with ThreadedServer(rate_limits=RateLimits(enabled=False)) as server:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "FURAT_API_URL": server.base_url,
+            "FURAT_DB": str(db),
+            "FURAT_LOG_LEVEL": "WARNING",
+            "FURAT_WATCH_DIR": "/nonexistent",
+            "FURAT_TICK_SECONDS": "3600",
+        }
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                server.wait_for(lambda: server.calls_to("getUpdates"), timeout=60)
+                pushed: dict[int, float] = {}
+                started = time.perf_counter()
+                for i, word in enumerate(words):
+                    chat = 9000 + i
+                    server.send_text(chat, word, user_id=chat)
+                    pushed[chat] = time.monotonic()
+                server.wait_for(lambda: len(server.calls_to("sendMessage")) >= n, timeout=300)
+                elapsed = time.perf_counter() - started
+            finally:
+                proc.terminate()
+                proc.wait(timeout=60)
+        latencies = [
+            (c.time - pushed[int(c.params["chat_id"])]) * 1000
+            for c in server.calls_to("sendMessage")
+        ]
+    return {
+        "updates_per_s_http": n / elapsed,
+        "reply_p50_ms_http": statistics.median(latencies),
+        "reply_p99_ms_http": pct(latencies, 99),
+    }
+
+
+def fanout(db: Path, workdir: Path, n_subs: int, n_new: int, n_pushes: int) -> dict[str, float]:
+    """Match many subscriptions against new documents; measure the sender and its pacing."""
+    from bot.jobs import alert_not_before
+    from bot.loopback import LoopbackRequest
+    from bot.sender import Limits, Sender
+    from handlers.render import alert_message
+    from storage.models import PushKind
+    from storage.store import Store
+    from telegram import Bot
+
+    topics = [
+        q
+        for kind, q in make_queries(2000, seed=4)
+        if kind in ("one_word", "several", "english", "rare_name")
+    ]
+    new_folder = workdir / "new"
+    new_folder.mkdir()
+    fresh = [p for p in write_corpus(n_new + 5, new_folder, seed=99) if "gen_" in p.name]
+
+    async def run() -> dict[str, float]:
+        store = await Store.open(db)
+        try:
+            now = datetime.now(UTC)
+            await store.subscribe_many(
+                [(100_000 + i, topics[i % len(topics)]) for i in range(n_subs)], "UTC", now
+            )
+            await store.mark_documents_seen()
+            # New files keep their names unique: rename with a prefix unseen in the archive.
+            for path in fresh:
+                path.rename(path.with_name("new_" + path.name))
+            await store.ingest([new_folder])
+            started = time.perf_counter()
+            written = await store.match_new_documents(alert_message, alert_not_before, now)
+            match_s = time.perf_counter() - started
+
+            bot = Bot("1:bench", request=LoopbackRequest())
+            async with bot:
+
+                async def send_all(limits: Limits, count: int, ref: str) -> list[float]:
+                    for i in range(count):
+                        await store.enqueue(
+                            f"bench:{ref}:{i}",
+                            200_000 + i,
+                            PushKind.BROADCAST,
+                            "رسالة",
+                            None,
+                            datetime.now(UTC),
+                            datetime.now(UTC),
+                        )
+                    sender = Sender(store, bot, limits)
+                    request: LoopbackRequest = bot.request  # type: ignore[assignment]
+                    before = len(request.calls)
+                    stamps: list[float] = []
+                    original = request.do_request
+
+                    async def stamped(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+                        stamps.append(time.perf_counter())
+                        return await original(*args, **kwargs)
+
+                    request.do_request = stamped  # type: ignore[method-assign]
+                    await sender.drain()
+                    request.do_request = original  # type: ignore[method-assign]
+                    assert len(request.calls) - before == count
+                    return stamps
+
+                off = Limits(global_per_s=0, private_per_s=0, group_per_min=0, concurrency=64)
+                stamps = await send_all(off, max(n_pushes, 2000), "off")
+                fanout_rate = len(stamps) / (stamps[-1] - stamps[0])
+                paced = await send_all(Limits(), n_pushes, "paced")
+                rate = (len(paced) - 1) / (paced[-1] - paced[0])
+            return {
+                "match_s_100k_subs": match_s,
+                "alerts_written": written,
+                "subscriptions": n_subs,
+                "new_documents": len(fresh),
+                "fanout_msgs_s": fanout_rate,
+                "paced_rate": rate,
+                "pacing_error_pct": abs(rate - 30.0) / 30.0 * 100,
+            }
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def render(n_docs: int, m: dict[str, Any]) -> str:
+    """Return the Markdown table of one run."""
+    s = m["search"]
+    rows: list[Row] = [
+        ("ingest", "MB/s", f"{m['ingest_mb_s']:.2f}", f"{m['ingest']['fts5_mb_s']:.2f} (raw FTS5)"),
+        (
+            "ingest",
+            "docs/s",
+            f"{m['ingest']['docs'] / m['ingest']['furat_s']:.0f}",
+            f"{m['ingest']['docs'] / m['ingest']['fts5_s']:.0f}",
+        ),
+        ("ingest", "ratio vs FTS5 (≥0.5)", f"{m['ingest_ratio_vs_fts5']:.2f}", "1"),
+    ]
+    for p in ("p50", "p95", "p99"):
+        rows.append(
+            (
+                "search",
+                f"{p} ms",
+                f"{s['furat'][p]:.2f}",
+                f"FTS5 {s['fts5'][p]:.2f} / Tantivy {s['tantivy'][p]:.2f}",
+            )
+        )
+    rows += [
+        (
+            "search",
+            "peak memory MiB",
+            f"{s['furat']['peak_mib']:.0f}",
+            f"FTS5 {s['fts5']['peak_mib']:.0f} / Tantivy {s['tantivy']['peak_mib']:.0f}",
+        ),
+        (
+            "search",
+            "p50 ratio vs FTS5 / Tantivy (Tantivy ≤5)",
+            f"{m['search_p50_ratio_vs_fts5']:.2f} / {m['search_p50_ratio_vs_tantivy']:.2f}",
+            "1",
+        ),
+        ("quality", "success@1 (≥0.9)", f"{m['success_at_1']:.3f}", "—"),
+        ("end to end", "updates/s in process (≥500)", f"{m['updates_per_s_inproc']:.0f}", "—"),
+        ("end to end", "updates/s over HTTP (≥150)", f"{m['updates_per_s_http']:.0f}", "—"),
+        (
+            "end to end",
+            "reply p50 / p99 ms over HTTP",
+            f"{m['reply_p50_ms_http']:.1f} / {m['reply_p99_ms_http']:.1f}",
+            "—",
+        ),
+        (
+            "fan-out",
+            f"match {m['fanout']['subscriptions']:,} subs × "
+            f"{m['fanout']['new_documents']} docs, s (≤10)",
+            f"{m['match_s_100k_subs']:.2f}",
+            "—",
+        ),
+        ("fan-out", "sender msgs/s, limits off (≥1000)", f"{m['fanout_msgs_s']:.0f}", "—"),
+        ("fan-out", "pacing error at 30/s, % (≤5)", f"{m['pacing_error_pct']:.2f}", "—"),
+    ]
+    lines = [
+        f"## Benchmarks at {n_docs:,} documents (python -m bench --docs {n_docs})",
+        "",
+        f"Corpus: {m['ingest']['docs']:,} documents, {m['ingest']['megabytes']:.1f} MB, "
+        f"{m['passages']:,} passages.",
+        "",
+        "| section | measure | Furat | baseline (same run) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += [
+        "",
+        "Furat search p50 by query kind (ms): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in s["furat_by_kind"].items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def timed(label: str, fn: Callable[[], Any]) -> Any:
+    """Run one section, logging its wall time to stderr."""
+    started = time.perf_counter()
+    result = fn()
+    print(f"[bench] {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return result
+
+
+def main() -> None:
+    """Run every section and print the table (or the JSON object)."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--subs", type=int, default=100_000)
+    parser.add_argument("--new-docs", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--pushes", type=int, default=1000)
+    parser.add_argument("--updates", type=int, default=1000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        corpus = work / "corpus"
+        corpus.mkdir()
+        timed("corpus", lambda: write_corpus(args.docs, corpus))
+        db = work / "bench.db"
+        m: dict[str, Any] = {"docs": args.docs}
+        m["ingest"] = timed("ingest", lambda: ingest(corpus, db))
+        m["ingest_mb_s"] = m["ingest"]["ingest_mb_s"]
+        m["ingest_ratio_vs_fts5"] = m["ingest"]["ingest_ratio_vs_fts5"]
+        with sqlite3.connect(db) as conn:
+            m["passages"] = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        s = m["search"] = timed("search", lambda: search(db, work, args.queries, args.docs))
+        m["search_p50_ms"], m["search_p99_ms"] = s["furat"]["p50"], s["furat"]["p99"]
+        m["search_p50_ratio_vs_fts5"] = s["furat"]["p50"] / s["fts5"]["p50"]
+        m["search_p50_ratio_vs_tantivy"] = s["furat"]["p50"] / s["tantivy"]["p50"]
+        m["success_at_1"] = timed("quality", lambda: quality(db)).success_at_1
+        m.update(timed("in-process updates", lambda: updates_inproc(db, args.updates)))
+        m.update(timed("http updates", lambda: updates_http(db, min(args.updates, 500))))
+        m["fanout"] = timed(
+            "fan-out", lambda: fanout(db, work, args.subs, args.new_docs, args.pushes)
+        )
+        for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
+            m[key] = m["fanout"][key]
+    table = render(args.docs, m)
+    write_section(f"scale-{args.docs}", table)
+    print(json.dumps(m, ensure_ascii=False) if args.json else table)
+
+
+if __name__ == "__main__":
+    main()
