@@ -12,7 +12,13 @@ from typing import Any
 import aiosqlite
 
 from storage.lexicon import load_lexicon
-from storage.matching import PassageKeys, SubscriptionIndex, build_index, compile_plan, index_terms
+from storage.matching import (
+    Compiled,
+    PassageKeys,
+    SubscriptionIndex,
+    build_index,
+    compile_plan,
+)
 from storage.models import (
     Chat,
     Push,
@@ -61,6 +67,18 @@ Rendered = tuple[str, str | None]  # text, reply_markup JSON
 AlertRenderer = Callable[[AlertMatch], Rendered]
 DigestRenderer = Callable[[Chat, list[DigestItem]], Rendered | None]
 NotBefore = Callable[[Chat, datetime], datetime]
+
+
+async def _insert_subscription(
+    conn: aiosqlite.Connection, chat_id: int, query: str, compiled: Compiled, now: datetime
+) -> int:
+    """Store a compiled subscription; return 1 if it was new."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (chat_id, query, json.dumps(compiled, ensure_ascii=False), iso(now)),
+    )
+    return cur.rowcount
 
 
 class PushStore:
@@ -177,14 +195,7 @@ class PushStore:
                 return SubscribeResult.EXISTS
             if count >= limit:
                 return SubscribeResult.LIMIT
-            cur = await conn.execute(
-                "INSERT INTO subscriptions (chat_id, query, plan, created_at) VALUES (?, ?, ?, ?)",
-                (chat_id, query, json.dumps(compiled, ensure_ascii=False), iso(datetime.now(UTC))),
-            )
-            await conn.executemany(
-                "INSERT OR IGNORE INTO subscription_terms (term, subscription_id) VALUES (?, ?)",
-                [(term, cur.lastrowid) for term in index_terms(compiled)],
-            )
+            await _insert_subscription(conn, chat_id, query, compiled, datetime.now(UTC))
         self._sub_index = None
         return SubscribeResult.ADDED
 
@@ -204,20 +215,8 @@ class PushStore:
             )
             count = 0
             for chat, query in pairs:
-                if not compiled[query]:
-                    continue
-                cur = await conn.execute(
-                    "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (chat, query, json.dumps(compiled[query], ensure_ascii=False), iso(now)),
-                )
-                if cur.rowcount:
-                    count += 1
-                    await conn.executemany(
-                        "INSERT OR IGNORE INTO subscription_terms (term, subscription_id)"
-                        " VALUES (?, ?)",
-                        [(term, cur.lastrowid) for term in index_terms(compiled[query])],
-                    )
+                if compiled[query]:
+                    count += await _insert_subscription(conn, chat, query, compiled[query], now)
         self._sub_index = None
         return count
 

@@ -1,4 +1,4 @@
--- Chats that follow topics, their subscriptions (indexed by analysed term), and the outbox.
+-- Chats that follow topics, their subscriptions, and the outbox.
 CREATE TABLE chats (
     id             INTEGER PRIMARY KEY,          -- Telegram chat id
     type           TEXT NOT NULL,
@@ -20,15 +20,6 @@ CREATE TABLE subscriptions (
     created_at TEXT NOT NULL,
     UNIQUE (chat_id, query)
 );
-
--- Matching reads this index instead of every subscription: the terms of each subscription's
--- most selective concept ("s:" surface word, "t:" stem), each pointing at its subscription.
-CREATE TABLE subscription_terms (
-    term            TEXT NOT NULL,
-    subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
-    PRIMARY KEY (term, subscription_id)
-) WITHOUT ROWID;
-CREATE INDEX subscription_terms_sub ON subscription_terms (subscription_id);
 
 -- Every push is written here before anything is sent.
 CREATE TABLE outbox (
