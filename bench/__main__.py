@@ -25,7 +25,7 @@ from typing import Any
 from bench.corpus import queries as make_queries
 from bench.corpus import write_corpus
 from bench.judge import Score, load_queries, rank_of
-from bench.results import write_section
+from bench.results import RESULTS, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str]  # section, measure, Furat, baseline
@@ -199,7 +199,7 @@ def updates_http(db: Path, n: int) -> dict[str, float]:
                 for i, word in enumerate(words):
                     chat = 9000 + i
                     server.send_text(chat, word, user_id=chat)
-                    pushed[chat] = time.monotonic()
+                    pushed[chat] = time.time()  # the server stamps calls with wall-clock time
                 server.wait_for(lambda: len(server.calls_to("sendMessage")) >= n, timeout=300)
                 elapsed = time.perf_counter() - started
             finally:
@@ -218,13 +218,14 @@ def updates_http(db: Path, n: int) -> dict[str, float]:
 
 def fanout(db: Path, workdir: Path, n_subs: int, n_new: int, n_pushes: int) -> dict[str, float]:
     """Match many subscriptions against new documents; measure the sender and its pacing."""
+    from telegram import Bot
+
     from bot.jobs import alert_not_before
     from bot.loopback import LoopbackRequest
     from bot.sender import Limits, Sender
     from handlers.render import alert_message
     from storage.models import PushKind
     from storage.store import Store
-    from telegram import Bot
 
     topics = [
         q
@@ -278,7 +279,7 @@ def fanout(db: Path, workdir: Path, n_subs: int, n_new: int, n_pushes: int) -> d
                     request.do_request = stamped  # type: ignore[method-assign]
                     await sender.drain()
                     request.do_request = original  # type: ignore[method-assign]
-                    assert len(request.calls) - before == count
+                    assert len(request.calls) - before >= count
                     return stamps
 
                 off = Limits(global_per_s=0, private_per_s=0, group_per_min=0, concurrency=64)
@@ -391,6 +392,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -417,7 +419,7 @@ def main() -> None:
         for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
             m[key] = m["fanout"][key]
     table = render(args.docs, m)
-    write_section(f"scale-{args.docs}", table)
+    write_section(f"scale-{args.docs}", table, args.results)
     print(json.dumps(m, ensure_ascii=False) if args.json else table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 
 # Invisible format characters that break words apart or glue them without showing.
 _INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
@@ -50,6 +51,8 @@ def normalise(text: str) -> str:
 
 
 def _spell(token: str) -> str:
+    if "ماي" not in token:  # the common case, without a regex per token
+        return token
     for pattern, canonical in _SPELLINGS:
         token = pattern.sub(canonical, token)
     return token
@@ -60,10 +63,16 @@ def tokens(text: str) -> list[str]:
     return [_spell(t) for t in _TOKEN_RE.findall(normalise(text))]
 
 
-def word_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
+@lru_cache(maxsize=200_000)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    # News vocabulary is Zipfian: most words repeat, so analysing each distinct one once pays.
+    return tuple(tokens(word))
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
     """Yield (start, end, tokens) for each word of the original text."""
     for match in WORD_RE.finditer(text):
-        toks = tokens(match.group())
+        toks = _word_tokens(match.group())
         if toks:
             yield match.start(), match.end(), toks
 
@@ -83,6 +92,7 @@ _PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 
 
+@lru_cache(maxsize=200_000)
 def light_stem(token: str) -> str:
     """Strip one light10 prefix and the light10 suffixes from a normalised Arabic token."""
     if not is_arabic(token):

@@ -280,23 +280,33 @@ class PushStore:
             if not docs:
                 return written
             alerts = await self._alerts_for(docs, index) if index.plans else []
-            async with self._transaction() as conn:
-                for match in alerts:
-                    text, markup = render(match)
-                    cur = await conn.execute(
-                        "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                        " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            f"alert:{match.chat.id}:{match.doc_id}",
-                            match.chat.id,
-                            PushKind.ALERT,
-                            text,
-                            markup,
-                            iso(not_before(match.chat, now)),
-                            iso(now),
-                        ),
+            rendered: dict[tuple[object, ...], Rendered] = {}
+            rows = []
+            for match in alerts:
+                # Many chats share one alert's content; render each distinct one once.
+                key = (match.doc_id, match.queries, match.passage, match.chat.language)
+                if key not in rendered:
+                    rendered[key] = render(match)
+                text, markup = rendered[key]
+                rows.append(
+                    (
+                        f"alert:{match.chat.id}:{match.doc_id}",
+                        match.chat.id,
+                        PushKind.ALERT,
+                        text,
+                        markup,
+                        iso(not_before(match.chat, now)),
+                        iso(now),
                     )
-                    written += cur.rowcount
+                )
+            async with self._transaction() as conn:
+                before = conn.total_changes
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                    " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                written += conn.total_changes - before
                 # The high-water mark moves in the same transaction as the alerts it covers.
                 await conn.execute(
                     "INSERT INTO state (key, value) VALUES ('matched_doc', ?)"
@@ -328,9 +338,10 @@ class PushStore:
         if not found:
             return []
         queries = await self._queries({s for subs, _ in found.values() for s in subs})
+        by_chat = await self._chats({chat_id for chat_id, _ in found})
         alerts = []
         for (chat_id, doc_id), (subs, passage) in sorted(found.items()):
-            chat = await self.chat(chat_id)
+            chat = by_chat.get(chat_id)
             if chat is None or not chat.active:
                 continue
             doc = by_doc[doc_id]
@@ -345,6 +356,22 @@ class PushStore:
                 )
             )
         return alerts
+
+    async def _chats(self, ids: set[int]) -> dict[int, Chat]:
+        out: dict[int, Chat] = {}
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i : i + 500]
+            async with self._conn.execute(
+                "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end,"
+                f" active, last_digest_at FROM chats WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    out[row[0]] = Chat(
+                        row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8]
+                    )
+        return out
 
     async def _queries(self, ids: set[int]) -> dict[int, str]:
         out: dict[int, str] = {}

@@ -11,22 +11,23 @@ K1 = 0.9
 # Rare words decide what a passage is about: idf counts a little more than linearly.
 IDF_POWER = 1.5
 B = 0.75
-ADJACENT_BONUS = 0.35
+ADJACENT_BONUS = 0.7
 NEAR_BONUS = 0.15
 NEAR_DISTANCE = 4
 TITLE_BONUS = 0.08
 
 
-def _index(tokens: list[str]) -> dict[str, list[int]]:
+def _index(tokens: list[str], wanted: frozenset[str]) -> dict[str, list[int]]:
     where: dict[str, list[int]] = {}
     for i, token in enumerate(tokens):
-        where.setdefault(token, []).append(i)
+        if token in wanted:
+            where.setdefault(token, []).append(i)
     return where
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A passage as the ranker needs it: where each token and stem stands."""
+    """A passage as the ranker needs it: where each query token and stem stands."""
 
     id: int
     length: int
@@ -35,10 +36,18 @@ class Candidate:
     title: frozenset[str]
 
     @classmethod
-    def of(cls, row_id: int, surface: str, stem: str, title: str) -> Candidate:
-        """Build a candidate from the stored, space-separated analysed text."""
+    def of(
+        cls, row_id: int, surface: str, stem: str, title: str, wanted: frozenset[str]
+    ) -> Candidate:
+        """Build a candidate from stored analysed text, keeping only the wanted tokens."""
         toks = surface.split()
-        return cls(row_id, len(toks), _index(toks), _index(stem.split()), frozenset(title.split()))
+        return cls(
+            row_id,
+            len(toks),
+            _index(toks, wanted),
+            _index(stem.split(), wanted),
+            frozenset(title.split()),
+        )
 
 
 def positions(where: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]:
@@ -57,6 +66,7 @@ class Scorer:
 
     def __init__(self, plan: Plan, vocab: Vocabulary) -> None:
         self.vocab = vocab
+        self.wanted = frozenset(plan.terms())
         self.concepts = [
             [
                 (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)

