@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _HHMM_RE = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
@@ -53,8 +53,6 @@ def zone(name: str) -> tzinfo:
     m = re.match(r"^UTC([+-])(\d{2}):(\d{2})$", name)
     if m:
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        from datetime import timezone
-
         return timezone(delta if m.group(1) == "+" else -delta)
     return UTC if name == "UTC" else ZoneInfo(name)
 

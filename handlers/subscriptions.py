@@ -13,7 +13,7 @@ from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
 from handlers.render import quote, result_cards
 from handlers.texts import Lang, t
-from storage.models import Chat, SubscribeResult
+from storage.models import Chat, SubscribeResult, Subscription
 from storage.pushes import iso
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
@@ -36,11 +36,11 @@ async def _chat(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Lang) 
     )
 
 
-async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Chat, Lang] | None:
-    """Return the chat and language, or answer that only admins may do this."""
+async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """Return the chat's settings, or answer that only admins may change them."""
     lang = lang_for(update)
     try:
-        return await _chat(update, context, lang), lang
+        return await _chat(update, context, lang)
     except NotAdmin:
         await reply(update, t(lang, "admins_only"), lang)
         return None
@@ -53,10 +53,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not query.strip():
         await reply(update, t(lang, "subscribe_usage"), lang)
         return
-    found = await guarded(update, context)
-    if found is None:
+    chat = await guarded(update, context)
+    if chat is None:
         return
-    chat, _ = found
     store = store_of(context)
     limit = settings_of(context).max_subscriptions
     result = await store.subscribe(chat.id, query[:200], limit)
@@ -73,6 +72,21 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, lang)
 
 
+def _remove_buttons(subs: list[Subscription], lang: Lang) -> InlineKeyboardMarkup:
+    """Return one ❌ button per subscription."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, "unsubscribe_button", query=s.query[:40]),
+                    callback_data=Callback(Action.UNSUBSCRIBE, s.id).encode(),
+                )
+            ]
+            for s in subs
+        ]
+    )
+
+
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the chat's subscriptions, each with a button that removes it."""
     lang = lang_for(update)
@@ -84,16 +98,7 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     lines = [t(lang, "subscriptions_header")]
     lines += [f"{n}. {html.escape(s.query)}" for n, s in enumerate(subs, 1)]
-    rows = [
-        [
-            InlineKeyboardButton(
-                t(lang, "unsubscribe_button", query=s.query[:40]),
-                callback_data=Callback(Action.UNSUBSCRIBE, s.id).encode(),
-            )
-        ]
-        for s in subs
-    ]
-    await reply(update, "\n".join(lines), lang, reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, "\n".join(lines), lang, reply_markup=_remove_buttons(subs, lang))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -103,10 +108,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not arg:
         await reply(update, t(lang, "unsubscribe_usage"), lang)
         return
-    found = await guarded(update, context)
-    if found is None:
+    chat = await guarded(update, context)
+    if chat is None:
         return
-    chat, _ = found
     store = store_of(context)
     subs = await store.subscriptions(chat.id)
     if arg.isdigit() and 1 <= int(arg) <= len(subs):
@@ -140,26 +144,16 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         raise BadCallback(query.data)
     await query.answer(html.unescape(t(lang, "unsubscribed", query=subs[callback.a].query)))
     remaining = [s for s in subs.values() if s.id != callback.a]
-    rows = [
-        [
-            InlineKeyboardButton(
-                t(lang, "unsubscribe_button", query=s.query[:40]),
-                callback_data=Callback(Action.UNSUBSCRIBE, s.id).encode(),
-            )
-        ]
-        for s in remaining
-    ]
-    await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+    await query.edit_message_reply_markup(_remove_buttons(remaining, lang) if remaining else None)
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the daily digest time (`HH:MM`) or turn it off (`off`)."""
     arg = " ".join(context.args or []).strip().lower()
     lang = lang_for(update)
-    found = await guarded(update, context)
-    if found is None:
+    chat = await guarded(update, context)
+    if chat is None:
         return
-    chat, _ = found
     store = store_of(context)
     if arg in ("off", "stop", "إيقاف", "ايقاف"):
         await store.update_chat(chat.id, digest_time=None)
@@ -190,10 +184,10 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except BadTime:
         await reply(update, t(lang, "timezone_usage"), lang)
         return
-    found = await guarded(update, context)
-    if found is None:
+    chat = await guarded(update, context)
+    if chat is None:
         return
-    await store_of(context).update_chat(found[0].id, timezone=name)
+    await store_of(context).update_chat(chat.id, timezone=name)
     await reply(update, t(lang, "timezone_set", tz=html.escape(name)), lang)
 
 
@@ -201,12 +195,12 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set quiet hours (`HH:MM-HH:MM`) during which alerts wait, or remove them (`off`)."""
     arg = " ".join(context.args or []).strip().lower()
     lang = lang_for(update)
-    found = await guarded(update, context)
-    if found is None:
+    chat = await guarded(update, context)
+    if chat is None:
         return
     store = store_of(context)
     if arg in ("off", "stop", "إيقاف", "ايقاف"):
-        await store.update_chat(found[0].id, quiet_start=None, quiet_end=None)
+        await store.update_chat(chat.id, quiet_start=None, quiet_end=None)
         await reply(update, t(lang, "quiet_off"), lang)
         return
     try:
@@ -215,7 +209,7 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t(lang, "quiet_usage"), lang)
         return
     await store.update_chat(
-        found[0].id, quiet_start=start.strftime("%H:%M"), quiet_end=end.strftime("%H:%M")
+        chat.id, quiet_start=start.strftime("%H:%M"), quiet_end=end.strftime("%H:%M")
     )
     await reply(
         update, t(lang, "quiet_set", start=start.strftime("%H:%M"), end=end.strftime("%H:%M")), lang

@@ -96,12 +96,7 @@ class PushStore:
         self, chat_id: int, chat_type: str, language: str, tz: str, now: datetime
     ) -> Chat:
         """Return the chat, creating it with defaults on first use."""
-        async with self._transaction() as conn:
-            await conn.execute(
-                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, chat_type, language, tz, iso(now), iso(now)),
-            )
+        await self.touch_chat(chat_id, chat_type, language, tz, now)
         chat = await self.chat(chat_id)
         assert chat is not None
         return chat
