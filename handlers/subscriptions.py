@@ -14,7 +14,7 @@ from handlers.common import clock_of, lang_for, reply, settings_of, store_of
 from handlers.render import quote, result_cards
 from handlers.texts import Lang, t
 from storage.models import Chat, SubscribeResult, Subscription
-from storage.pushes import iso
+from storage.timestamps import iso
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -21,23 +21,16 @@ from storage.matching import (
 )
 from storage.models import (
     Chat,
-    Push,
     PushKind,
     PushStatus,
-    QueueStatus,
     SubscribeResult,
     Subscription,
 )
 from storage.query import Stemmer, plan_query
+from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 MATCH_BATCH = 200  # documents matched per transaction
-
-
-def iso(moment: datetime) -> str:
-    """Return a UTC instant as the ISO text the tables store (milliseconds: pacing and
-    'ingested after the last digest' need more than whole seconds)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -461,124 +454,3 @@ class PushStore:
                 "UPDATE chats SET last_digest_at = ? WHERE id = ?", (iso(occurrence), chat.id)
             )
         return written
-
-    # --- outbox --------------------------------------------------------------------------
-
-    async def enqueue(
-        self,
-        key: str,
-        chat_id: int,
-        kind: PushKind,
-        text: str,
-        markup: str | None,
-        not_before: datetime,
-        now: datetime,
-    ) -> bool:
-        """Write one push unless its idempotency key is already there."""
-        async with self._transaction() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, chat_id, kind, text, markup, iso(not_before), iso(now)),
-            )
-            return cur.rowcount > 0
-
-    async def enqueue_broadcast(self, text: str, now: datetime) -> int:
-        """Write one push per active chat; return how many."""
-        ref = iso(now)
-        async with self._transaction() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text, not_before,"
-                " created_at) SELECT 'broadcast:' || id || ':' || ?, id, ?, ?, ?, ? FROM chats"
-                " WHERE active = 1",
-                (ref, PushKind.BROADCAST, text, iso(now), ref),
-            )
-            return cur.rowcount
-
-    async def recover_in_flight(self) -> int:
-        """Put rows left 'sending' by a crash back in the queue (they may be sent twice)."""
-        async with self._transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE outbox SET status = ? WHERE status = ?",
-                (PushStatus.PENDING, PushStatus.SENDING),
-            )
-            return cur.rowcount
-
-    async def claim_due(self, now: datetime, limit: int) -> list[Push]:
-        """Mark up to limit due rows as sending and return them, oldest first."""
-        async with self._transaction() as conn:
-            async with conn.execute(
-                "SELECT id, idempotency_key, chat_id, kind, text, reply_markup, attempts"
-                " FROM outbox WHERE status = ? AND not_before <= ? ORDER BY not_before, id"
-                " LIMIT ?",
-                (PushStatus.PENDING, iso(now), limit),
-            ) as cur:
-                rows = await cur.fetchall()
-            await conn.executemany(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1 WHERE id = ?",
-                [(PushStatus.SENDING, row[0]) for row in rows],
-            )
-        return [Push(r[0], r[1], r[2], r[3], r[4], r[5], r[6] + 1) for r in rows]
-
-    async def release_push(self, push_id: int, not_before: datetime) -> None:
-        """Put a claimed row back untried, due at not_before."""
-        async with self._transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts - 1, not_before = ?"
-                " WHERE id = ?",
-                (PushStatus.PENDING, iso(not_before), push_id),
-            )
-
-    async def next_due(self) -> datetime | None:
-        """Return when the earliest pending row becomes due."""
-        async with self._conn.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = ?", (PushStatus.PENDING,)
-        ) as cur:
-            row = await cur.fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
-
-    async def finish_push(
-        self,
-        push_id: int,
-        status: PushStatus,
-        now: datetime,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> None:
-        """Record the outcome of one send: sent, failed, or pending again at retry_at."""
-        async with self._transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?,"
-                " not_before = coalesce(?, not_before) WHERE id = ?",
-                (
-                    status,
-                    error,
-                    iso(now) if status is PushStatus.SENT else None,
-                    iso(retry_at) if retry_at else None,
-                    push_id,
-                ),
-            )
-
-    async def queue_status(self, now: datetime) -> QueueStatus:
-        """Return the numbers /status shows."""
-        since = iso(now - timedelta(hours=24))
-        async with self._conn.execute(
-            "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')),"
-            " (SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?),"
-            " (SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= ?),"
-            " (SELECT count(*) FROM chats WHERE active = 1),"
-            " (SELECT count(*) FROM subscriptions),"
-            " (SELECT max(finished_at) FROM ingest_runs)",
-            (since, since),
-        ) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        return QueueStatus(*row)
-
-    async def sent_pushes(self) -> AsyncIterator[tuple[str, int, str]]:
-        """Yield (key, chat, status) of every outbox row, for tests and audits."""
-        async with self._conn.execute(
-            "SELECT idempotency_key, chat_id, status FROM outbox ORDER BY id"
-        ) as cur:
-            async for row in cur:
-                yield row[0], row[1], row[2]

@@ -28,11 +28,13 @@ from storage.models import (
     SearchHit,
     Stats,
 )
+from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Kind, Plan
-from storage.pushes import PushStore, iso
+from storage.pushes import PushStore
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
 from storage.snippets import mark, matched_spans
+from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 CANDIDATES = 150
@@ -48,7 +50,7 @@ def _now() -> str:
     return iso(datetime.now(UTC))
 
 
-class Store(PushStore):
+class Store(PushStore, OutboxStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str, stemmer: Stemmer) -> None:
