@@ -80,6 +80,7 @@ class PushStore:
     _conn: aiosqlite.Connection
     _stem: Stemmer
     _sub_index: SubscriptionIndex | None
+    _known_active: set[int]  # chats this process saw active: touching them needs no write
     _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
     _vocabulary: Callable[[], Awaitable[Vocabulary]]
 
@@ -98,6 +99,8 @@ class PushStore:
         self, chat_id: int, chat_type: str, language: str, tz: str, now: datetime
     ) -> bool:
         """Record that a chat wrote: create it, or make it active again; tell if it was inactive."""
+        if chat_id in self._known_active:  # the common case costs no write
+            return False
         async with self._transaction() as conn:
             await conn.execute(
                 "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
@@ -107,6 +110,7 @@ class PushStore:
             cur = await conn.execute(
                 "UPDATE chats SET active = 1 WHERE id = ? AND active = 0", (chat_id,)
             )
+        self._known_active.add(chat_id)
         if cur.rowcount:
             self._sub_index = None
         return cur.rowcount > 0
@@ -138,6 +142,7 @@ class PushStore:
 
     async def set_active(self, chat_id: int, active: bool) -> bool:
         """Mark a chat active or inactive; tell whether anything changed."""
+        self._known_active.discard(chat_id)
         async with self._transaction() as conn:
             cur = await conn.execute(
                 "UPDATE chats SET active = ? WHERE id = ? AND active != ?",
@@ -154,6 +159,7 @@ class PushStore:
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
         """Move a group's settings, subscriptions and pending pushes to its supergroup id."""
+        self._known_active.difference_update((old_id, new_id))
         async with self._transaction() as conn:
             await conn.execute("UPDATE OR IGNORE chats SET id = ? WHERE id = ?", (new_id, old_id))
             await conn.execute(

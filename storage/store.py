@@ -63,6 +63,7 @@ class Store(PushStore, OutboxStore):
         self._vocab_version: tuple[int, int] | None = None
         self._doc_changes = 0  # our own document writes; PRAGMA data_version sees others'
         self._sub_index: SubscriptionIndex | None = None
+        self._known_active: set[int] = set()
 
     @classmethod
     async def open(
@@ -281,6 +282,10 @@ class Store(PushStore, OutboxStore):
 
     async def remember_query(self, text: str) -> int:
         """Return a stable id for a query text, storing it if new."""
+        async with self._conn.execute("SELECT id FROM queries WHERE text = ?", (text,)) as cur:
+            row = await cur.fetchone()
+        if row is not None:  # a read, not a write, for a query seen before
+            return int(row[0])
         async with self._transaction() as conn:
             await conn.execute(
                 "INSERT INTO queries (text, last_used) VALUES (?, ?)"
