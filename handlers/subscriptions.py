@@ -17,6 +17,7 @@ from storage.models import Chat, SubscribeResult, Subscription
 from storage.timestamps import iso
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+OFF_WORDS = ("off", "stop", "إيقاف", "ايقاف")
 
 
 class NotAdmin(Exception):
@@ -155,7 +156,7 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:
         return
     store = store_of(context)
-    if arg in ("off", "stop", "إيقاف", "ايقاف"):
+    if arg in OFF_WORDS:
         await store.update_chat(chat.id, digest_time=None)
         await reply(update, t(lang, "digest_off"), lang)
         return
@@ -199,7 +200,7 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:
         return
     store = store_of(context)
-    if arg in ("off", "stop", "إيقاف", "ايقاف"):
+    if arg in OFF_WORDS:
         await store.update_chat(chat.id, quiet_start=None, quiet_end=None)
         await reply(update, t(lang, "quiet_off"), lang)
         return
