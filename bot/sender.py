@@ -106,7 +106,6 @@ class Sender:
         self.rng = rng or random.Random()
         self.wakeup = asyncio.Event()
         self.in_flight = asyncio.Semaphore(limits.concurrency)
-        self.sent = 0
 
     def wake(self) -> None:
         """Tell the loop that new rows may be due."""
@@ -211,7 +210,6 @@ class Sender:
                     push, backoff(push.attempts, self.rng, self.limits.retry_base), str(exc)
                 )
         else:
-            self.sent += 1
             await self.store.finish_push(push.id, PushStatus.SENT, self.clock())
 
     async def _again(self, push: Push, wait: timedelta, reason: str) -> None:

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from handlers.articles import deep_link
 from handlers.common import lang_for, store_of
 from handlers.render import finish, utf16_len
-from handlers.texts import t
+from handlers.texts import Lang, t
 
 RESULTS_PER_PAGE = 20
 MAX_OFFSET = 1000
@@ -29,6 +29,24 @@ def _shorten(text: str, limit: int) -> str:
     return text
 
 
+def _article(
+    result_id: str, title: str, description: str, body: str, link: str, lang: Lang
+) -> InlineQueryResultArticle:
+    """Return one inline result: the title, the body (escaped HTML) and a link to the article."""
+    text = (
+        f"<b>{html.escape(title)}</b>\n\n{body}"
+        f'<a href="{html.escape(link, quote=True)}">{t(lang, "open_in_bot")}</a>'
+    )
+    return InlineQueryResultArticle(
+        id=result_id,
+        title=title[:200],
+        description=description[:300],
+        input_message_content=InputTextMessageContent(
+            finish(text, lang), link_preview_options=LinkPreviewOptions(is_disabled=True)
+        ),
+    )
+
+
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer an inline query with up to 20 passages (or the latest articles), paged."""
     query = update.inline_query
@@ -40,38 +58,28 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     username = context.bot.username
     results = []
     if text:
-        hits = await store.search(text, limit=RESULTS_PER_PAGE, offset=offset)
-        for hit in hits:
-            link = deep_link(username, hit.doc)
+        for hit in await store.search(text, limit=RESULTS_PER_PAGE, offset=offset):
             passage = html.escape(_shorten(hit.passage, MESSAGE_BUDGET))
-            body = (
-                f"<b>{html.escape(hit.title)}</b>\n\n{passage}"
-                f'\n\n<a href="{html.escape(link, quote=True)}">{t(lang, "open_in_bot")}</a>'
-            )
             results.append(
-                InlineQueryResultArticle(
-                    id=f"{hit.doc_id}.{hit.ordinal}",
-                    title=hit.title[:200],
-                    description=html.unescape(_TAG_RE.sub("", hit.snippet))[:300],
-                    input_message_content=InputTextMessageContent(
-                        finish(body, lang),
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    ),
+                _article(
+                    f"{hit.doc_id}.{hit.ordinal}",
+                    hit.title,
+                    html.unescape(_TAG_RE.sub("", hit.snippet)),
+                    f"{passage}\n",
+                    deep_link(username, hit.doc),
+                    lang,
                 )
             )
     else:
         for doc in await store.latest(RESULTS_PER_PAGE, offset):
-            link = deep_link(username, doc.key)
-            body = (
-                f"<b>{html.escape(doc.title)}</b>\n"
-                f'<a href="{html.escape(link, quote=True)}">{t(lang, "open_in_bot")}</a>'
-            )
             results.append(
-                InlineQueryResultArticle(
-                    id=f"d{doc.id}",
-                    title=doc.title[:200],
-                    description=doc.outlet or "",
-                    input_message_content=InputTextMessageContent(finish(body, lang)),
+                _article(
+                    f"d{doc.id}",
+                    doc.title,
+                    doc.outlet or "",
+                    "",
+                    deep_link(username, doc.key),
+                    lang,
                 )
             )
     more = len(results) == RESULTS_PER_PAGE and offset + RESULTS_PER_PAGE <= MAX_OFFSET

@@ -75,7 +75,6 @@ class Plan:
     """The analysed query."""
 
     concepts: tuple[Concept, ...]
-    latin: bool = False
 
     @property
     def empty(self) -> bool:

@@ -58,7 +58,6 @@ class DigestItem:
 
 Rendered = tuple[str, str | None]  # text, reply_markup JSON
 AlertRenderer = Callable[[AlertMatch], Rendered]
-DigestRenderer = Callable[[Chat, list[DigestItem]], Rendered | None]
 NotBefore = Callable[[Chat, datetime], datetime]
 
 

@@ -233,4 +233,4 @@ def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = l
     concepts = _join_neighbours(concepts, vocab)
     if not concepts and toks:
         concepts = [Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),)) for t in toks]
-    return Plan(tuple(concepts), latin=any(is_latin(t) for t in toks))
+    return Plan(tuple(concepts))
