@@ -143,6 +143,9 @@ def updates_inproc(db: Path, n: int) -> dict[str, float]:
             seeds=Path("/nonexistent"),
             watch_dir=Path("/nonexistent"),
             tick_seconds=3600,
+            # The ceiling of our own code: Telegram's 30 messages/s would cap any bot.
+            rate_global=0,
+            rate_group_per_min=0,
         )
         request = LoopbackRequest()
         async with running(build_application(settings, request)) as app:
@@ -183,6 +186,8 @@ def updates_http(db: Path, n: int) -> dict[str, float]:
             "FURAT_LOG_LEVEL": "WARNING",
             "FURAT_WATCH_DIR": "/nonexistent",
             "FURAT_TICK_SECONDS": "3600",
+            "FURAT_RATE_GLOBAL": "0",
+            "FURAT_RATE_GROUP_PER_MIN": "0",
         }
         with tempfile.TemporaryFile() as log:
             proc = subprocess.Popen(

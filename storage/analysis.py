@@ -69,6 +69,13 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     return tuple(tokens(word))
 
 
+@lru_cache(maxsize=200_000)
+def word_keys(word: str) -> frozenset[str]:
+    """Return the tokens of a word and their stems: what a query term may match."""
+    toks = _word_tokens(word)
+    return frozenset(toks).union(map(light_stem, toks))
+
+
 def word_spans(text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
     """Yield (start, end, tokens) for each word of the original text."""
     for match in WORD_RE.finditer(text):

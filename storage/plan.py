@@ -86,9 +86,10 @@ class Plan:
         chosen = self.concepts if concepts is None else concepts
         return " OR ".join(dict.fromkeys(a.fts() for c in chosen for a in c.alternatives))
 
-    def all_expression(self) -> str:
+    def all_expression(self, concepts: tuple[Concept, ...] | None = None) -> str:
         """Return an FTS5 MATCH expression that needs every concept (any alternative)."""
-        return " AND ".join(f"({self.fts_expression((c,))})" for c in self.concepts)
+        chosen = self.concepts if concepts is None else concepts
+        return " AND ".join(f"({self.fts_expression((c,))})" for c in chosen)
 
     def terms(self) -> set[str]:
         """Return every token that the plan may match, for highlighting."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -80,6 +81,7 @@ class PushStore:
     _stem: Stemmer
     _sub_index: SubscriptionIndex | None
     _known_active: set[int]  # chats this process saw active: touching them needs no write
+    _write_lock: asyncio.Lock
     _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
     _vocabulary: Callable[[], Awaitable[Vocabulary]]
 
@@ -100,19 +102,21 @@ class PushStore:
         """Record that a chat wrote: create it, or make it active again; tell if it was inactive."""
         if chat_id in self._known_active:  # the common case costs no write
             return False
-        async with self._transaction() as conn:
-            await conn.execute(
-                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, chat_type, language, tz, iso(now), iso(now)),
-            )
-            cur = await conn.execute(
-                "UPDATE chats SET active = 1 WHERE id = ? AND active = 0", (chat_id,)
-            )
+        rows = await self._conn.execute_fetchall(
+            "SELECT active FROM chats WHERE id = ?", (chat_id,)
+        )
+        was_inactive = any(not row[0] for row in rows)
+        if was_inactive or not rows:
+            async with self._write_lock:  # one statement, outside any open transaction
+                await self._conn.execute_fetchall(
+                    "INSERT INTO chats (id, type, language, timezone, last_digest_at, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET active = 1",
+                    (chat_id, chat_type, language, tz, iso(now), iso(now)),
+                )
         self._known_active.add(chat_id)
-        if cur.rowcount:
+        if was_inactive:
             self._sub_index = None
-        return cur.rowcount > 0
+        return was_inactive
 
     async def chat(self, chat_id: int) -> Chat | None:
         """Return one chat's settings."""

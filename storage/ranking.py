@@ -18,10 +18,12 @@ TITLE_BONUS = 0.08
 
 
 def _index(tokens: list[str], wanted: frozenset[str]) -> dict[str, list[int]]:
-    where: dict[str, list[int]] = {}
-    for i, token in enumerate(tokens):
-        if token in wanted:
-            where.setdefault(token, []).append(i)
+    present = wanted.intersection(tokens)  # usually a handful of words: skip the rest fast
+    where: dict[str, list[int]] = {t: [] for t in present}
+    if present:
+        for i, token in enumerate(tokens):
+            if token in present:
+                where[token].append(i)
     return where
 
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Set
 
-from storage.analysis import light_stem, word_spans
+from storage.analysis import WORD_RE, word_keys
 
 Span = tuple[int, int]
 
 
-def matched_spans(text: str, terms: Collection[str]) -> list[Span]:
+def matched_spans(text: str, terms: Set[str]) -> list[Span]:
     """Return the spans of words in text whose tokens or stems are among terms."""
-    return [
-        (start, end)
-        for start, end, toks in word_spans(text)
-        if any(t in terms or light_stem(t) in terms for t in toks)
-    ]
+    return [m.span() for m in WORD_RE.finditer(text) if not word_keys(m.group()).isdisjoint(terms)]
 
 
 def window(text: str, spans: list[Span], width: int) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from storage.models import (
     Stats,
 )
 from storage.outbox import OutboxStore
-from storage.plan import Alternative, Column, Kind, Plan
+from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.pushes import PushStore
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
@@ -37,10 +37,12 @@ from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
-CANDIDATES = 150
+CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
+# Retrieval drops at most this many of the commonest concepts before falling back to OR.
+MAX_DROPPED = 2
 SNIPPET_WIDTH = 320
 MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
@@ -282,26 +284,23 @@ class Store(PushStore, OutboxStore):
 
     async def remember_query(self, text: str) -> int:
         """Return a stable id for a query text, storing it if new."""
-        async with self._conn.execute("SELECT id FROM queries WHERE text = ?", (text,)) as cur:
-            row = await cur.fetchone()
-        if row is not None:  # a read, not a write, for a query seen before
-            return int(row[0])
-        async with self._transaction() as conn:
-            await conn.execute(
-                "INSERT INTO queries (text, last_used) VALUES (?, ?)"
-                " ON CONFLICT (text) DO UPDATE SET last_used = excluded.last_used",
-                (text, _now()),
-            )
-            async with conn.execute("SELECT id FROM queries WHERE text = ?", (text,)) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return int(row[0])
+        rows = await self._conn.execute_fetchall("SELECT id FROM queries WHERE text = ?", (text,))
+        if not rows:  # a read, not a write, for a query seen before
+            async with self._write_lock:  # one statement, outside any open transaction
+                rows = await self._conn.execute_fetchall(
+                    "INSERT INTO queries (text, last_used) VALUES (?, ?)"
+                    " ON CONFLICT (text) DO UPDATE SET last_used = excluded.last_used"
+                    " RETURNING id",
+                    (text, _now()),
+                )
+        return int(next(iter(rows))[0])
 
     async def recall_query(self, query_id: int) -> str | None:
         """Return the query text stored under an id."""
-        async with self._conn.execute("SELECT text FROM queries WHERE id = ?", (query_id,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+        rows = await self._conn.execute_fetchall(
+            "SELECT text FROM queries WHERE id = ?", (query_id,)
+        )
+        return next((str(row[0]) for row in rows), None)
 
     async def suggestions(self, query: str, limit: int = 3) -> list[str]:
         """Return indexed words close to the query's words, for a search that found nothing."""
@@ -360,9 +359,8 @@ class Store(PushStore, OutboxStore):
         return Stats(row[0], row[1], row[2], self.path, size, row[3])
 
     async def _vocabulary(self) -> Vocabulary:
-        async with self._conn.execute("PRAGMA data_version") as cur:
-            row = await cur.fetchone()
-        version = (int(row[0]) if row else 0, self._doc_changes)
+        rows = await self._conn.execute_fetchall("PRAGMA data_version")
+        version = (int(next(iter(rows))[0]), self._doc_changes)
         if self._vocab is not None and version == self._vocab_version:
             return self._vocab
         async with self._vocab_lock:  # many searches arriving at once load it once
@@ -400,42 +398,46 @@ class Store(PushStore, OutboxStore):
         # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
         # would read every matching passage.
         order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "rowid DESC"
-        async with self._conn.execute(
+        # One round trip to the connection's thread (execute + fetchall + close would be three).
+        rows = await self._conn.execute_fetchall(
             "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
             f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
             f" ORDER BY {order} LIMIT ?) f"
             " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
             (expression, limit),
-        ) as cur:
-            return list(await cur.fetchall())
+        )
+        return list(rows)
 
     async def _candidates(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
         """Fetch candidates, planning by posting-list size so large archives stay fast.
 
-        Few postings: FTS5 ranks every passage holding any alternative. Many: passages holding
-        every concept come first, then passages holding the rarer concepts; a query made only
-        of very common words takes the most recent passages that hold all of them.
+        FTS5's bm25 reads the whole posting list of every phrase in the expression, so only
+        the rarest concepts (together at most RANK_ALL_POSTINGS postings) are ranked in
+        SQL: passages holding all of them first, then any of them. The common concepts
+        still count when the candidates are scored. A query made only of common words takes
+        the most recent passages holding its two rarest concepts. A phrase counts as often
+        as its rarest word; a concept found nowhere is left out.
         """
         sizes = {
-            c: sum(
-                vocab.surface(a.phrase[0])
-                if a.column is Column.SURFACE
-                else vocab.df[Column.STEM].get(a.phrase[0], 0)
-                for a in c.alternatives
-            )
+            c: sum(vocab.postings(a.column, a.phrase) for a in c.alternatives)
             for c in plan.concepts
         }
-        if sum(sizes.values()) <= RANK_ALL_POSTINGS:
-            return await self._fetch(plan.fts_expression(), True, CANDIDATES)
-        rows = await self._fetch(
-            plan.all_expression(), min(sizes.values()) <= RANK_ALL_POSTINGS, CANDIDATES
-        )
+        live = sorted((c for c in plan.concepts if sizes[c]), key=sizes.__getitem__)
+        if not live:
+            return []
+        rare: list[Concept] = []
+        for concept in live:
+            if sum(sizes[c] for c in rare) + sizes[concept] > RANK_ALL_POSTINGS:
+                break
+            rare.append(concept)
+        if not rare:
+            # Intersecting more than two common concepts costs more than it narrows.
+            return await self._fetch(plan.all_expression(tuple(live[:2])), False, CANDIDATES)
+        rows = []
+        if len(rare) > 1:
+            rows = await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
         if len(rows) < ENOUGH_CANDIDATES:
-            rare = tuple(c for c in plan.concepts if sizes[c] <= RANK_ALL_POSTINGS)
-            if rare:
-                rows += await self._fetch(plan.fts_expression(rare), True, CANDIDATES)
-            else:
-                rows += await self._fetch(plan.fts_expression(), False, CANDIDATES)
+            rows += await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
         return rows
 
     async def run_plan(self, plan: Plan, limit: int, offset: int) -> list[SearchHit]:
@@ -472,13 +474,13 @@ class Store(PushStore, OutboxStore):
         """Read the passages and documents of the final results and mark their snippets."""
         if not chosen:
             return []
-        async with self._conn.execute(
+        found = await self._conn.execute_fetchall(
             "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet FROM passages p"
             " JOIN documents d ON d.id = p.document_id"
             f" WHERE p.id IN ({','.join('?' * len(chosen))})",
             [row_id for _, row_id in chosen],
-        ) as cur:
-            rows = {row[0]: row for row in await cur.fetchall()}
+        )
+        rows = {row[0]: row for row in found}
         hits = []
         for value, row_id in chosen:
             _, text, ordinal, doc_id, key, title, outlet = rows[row_id]

@@ -65,6 +65,11 @@ class Vocabulary:
         """Tell whether a surface term is indexed."""
         return term in self.df[Column.SURFACE]
 
+    def postings(self, column: Column, phrase: Phrase) -> int:
+        """Return an upper bound on the passages holding a phrase: its rarest token's count."""
+        table = self.df[column]
+        return min(table.get(t, 0) for t in phrase)
+
     def surface(self, term: str) -> int:
         """Return the number of passages holding a surface term."""
         return self.df[Column.SURFACE].get(term, 0)

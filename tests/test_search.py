@@ -75,6 +75,17 @@ async def test_more_query_words_rank_first(store: Store) -> None:
     assert hits[0].score >= hits[-1].score
 
 
+@pytest.mark.parametrize("rank_all", [8_000, 40, 0])  # rank everything, the rarest, nothing
+async def test_word_found_nowhere_leaves_the_rest(
+    store: Store, monkeypatch: pytest.MonkeyPatch, rank_all: int
+) -> None:
+    # Plans for large archives rank only rare concepts; a concept matching nothing must not
+    # empty the result, whichever plan the posting-list sizes pick.
+    monkeypatch.setattr("storage.store.RANK_ALL_POSTINGS", rank_all)
+    hits = await store.search("مركز مراقبة واتصالات submitted")
+    assert "مركز مراقبة واتصالات" in hits[0].passage
+
+
 async def test_snippet_marks_original_words(store: Store) -> None:
     hits = await store.search("جدد هجمات")
     top = hits[0]
