@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below space, except \t \n \f \r
 
 
 class BadFile(ValueError):
@@ -33,7 +35,7 @@ def decode_article(raw: bytes) -> str:
         raise BadFile(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
     if not text.strip():
         raise BadFile("empty file")
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f")
+    controls = len(_CONTROL_RE.findall(text))
     if controls > len(text) // 100:
         raise BadFile("binary file (too many control characters)")
     return text

@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from storage.analysis import is_arabic, is_latin
 from storage.plan import Column, Kind, Plan
@@ -48,6 +49,16 @@ def compile_plan(plan: Plan, vocab: Vocabulary) -> Compiled:
     return [keys for _, keys in concepts]
 
 
+@lru_cache(maxsize=200_000)
+def _token_keys(token: str) -> frozenset[str]:
+    # Words repeat (Zipf): their proclitic bases and consonant keys are worked out once.
+    if not is_arabic(token):
+        return frozenset()
+    return frozenset(
+        ["b:" + b for b in proclitic_bases(token)] + ["k:" + k for k in arabic_keys(token)]
+    )
+
+
 @dataclass(frozen=True)
 class PassageKeys:
     """Everything a passage can satisfy, computed once per passage."""
@@ -61,11 +72,8 @@ class PassageKeys:
     @classmethod
     def of(cls, surface: list[str], stem: list[str]) -> PassageKeys:
         """Compute the lookup keys of a passage from its analysed tokens."""
-        keys = {"s:" + t for t in surface} | {"t:" + t for t in stem}
-        for token in set(surface):
-            if is_arabic(token):
-                keys.update("b:" + b for b in proclitic_bases(token))
-                keys.update("k:" + k for k in arabic_keys(token))
+        keys = {"s:" + t for t in surface}.union(["t:" + t for t in stem])
+        keys.update(*map(_token_keys, set(surface)))
         return cls(
             tuple(surface),
             tuple(stem),
@@ -96,26 +104,35 @@ def index_terms(compiled: Compiled) -> list[str]:
 
 @dataclass
 class SubscriptionIndex:
-    """Compiled subscriptions by id, and the term index that finds candidates."""
+    """Compiled subscriptions, grouped by plan, and the term index that finds candidates."""
 
-    plans: dict[int, Compiled] = field(default_factory=dict)
     owners: dict[int, int] = field(default_factory=dict)  # subscription -> chat
-    by_term: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Many people follow the same topic: each distinct plan is checked once per passage.
+    plans: dict[str, Compiled] = field(default_factory=dict)
+    followers: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_term: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, sub_id: int, chat_id: int, plan_json: str) -> None:
         """Index one subscription."""
-        compiled = json.loads(plan_json)
-        self.plans[sub_id], self.owners[sub_id] = compiled, chat_id
-        for term in index_terms(compiled):
-            self.by_term[term].append(sub_id)
+        self.owners[sub_id] = chat_id
+        self.followers[plan_json].append(sub_id)
+        if plan_json not in self.plans:
+            self.plans[plan_json] = compiled = json.loads(plan_json)
+            for term in index_terms(compiled):
+                self.by_term[term].append(plan_json)
 
     def matches(self, passage: PassageKeys) -> set[int]:
         """Return the subscriptions the passage satisfies."""
-        candidates: set[int] = set()
+        candidates: set[str] = set()
         for key in passage.keys:
             if key in self.by_term:
                 candidates.update(self.by_term[key])
-        return {s for s in candidates if satisfies(self.plans[s], passage)}
+        return {
+            sub
+            for plan in candidates
+            if satisfies(self.plans[plan], passage)
+            for sub in self.followers[plan]
+        }
 
 
 def build_index(rows: Iterable[tuple[int, int, str]]) -> SubscriptionIndex:

@@ -278,6 +278,8 @@ class PushStore:
                 return written
             alerts = await self._alerts_for(docs, index) if index.plans else []
             rendered: dict[tuple[object, ...], Rendered] = {}
+            when: dict[int, str] = {}
+            created = iso(now)
             rows = []
             for match in alerts:
                 # Many chats share one alert's content; render each distinct one once.
@@ -285,15 +287,18 @@ class PushStore:
                 if key not in rendered:
                     rendered[key] = render(match)
                 text, markup = rendered[key]
+                chat_id = match.chat.id
+                if chat_id not in when:
+                    when[chat_id] = iso(not_before(match.chat, now))
                 rows.append(
                     (
-                        f"alert:{match.chat.id}:{match.doc_id}",
-                        match.chat.id,
+                        f"alert:{chat_id}:{match.doc_id}",
+                        chat_id,
                         PushKind.ALERT,
                         text,
                         markup,
-                        iso(not_before(match.chat, now)),
-                        iso(now),
+                        when[chat_id],
+                        created,
                     )
                 )
             async with self._transaction() as conn:
@@ -327,11 +332,16 @@ class PushStore:
                 for sub in subs:
                     chats.setdefault(index.owners[sub], set()).add(sub)
                 for chat_id, chat_subs in chats.items():
-                    seen, best = found.get((chat_id, doc_id), (set(), text))
+                    entry = found.get((chat_id, doc_id))
+                    if entry is None:
+                        found[(chat_id, doc_id)] = (chat_subs, text)
+                        continue
+                    seen, best = entry
                     # The best passage is the first that matched the most subscriptions.
                     if len(chat_subs) > len(seen) and not seen >= chat_subs:
-                        best = text
-                    found[(chat_id, doc_id)] = (seen | chat_subs, best)
+                        found[(chat_id, doc_id)] = (seen | chat_subs, text)
+                    elif not seen >= chat_subs:
+                        seen |= chat_subs
         if not found:
             return []
         queries = await self._queries({s for subs, _ in found.values() for s in subs})

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.analysis import light_stem, tokens, word_spans
-from storage.cleaning import clean_article
+from storage.cleaning import CleanArticle, clean_article
 from storage.files import BadFile, decode_article, iter_article_files
 from storage.lexicon import load_lexicon
 from storage.matching import SubscriptionIndex
@@ -41,8 +42,8 @@ CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
-# Retrieval drops at most this many of the commonest concepts before falling back to OR.
-MAX_DROPPED = 2
+# Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
+INGEST_BATCH = 64
 SNIPPET_WIDTH = 320
 MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
@@ -50,6 +51,19 @@ _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
 
 def _now() -> str:
     return iso(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """A file cleaned and analysed, waiting to be written; `slot` is its place in the report."""
+
+    slot: int
+    key: str
+    source_path: str
+    digest: str
+    article: CleanArticle
+    title_terms: str
+    passages: list[tuple[int, str, int, str, str]]
 
 
 class Store(PushStore, OutboxStore):
@@ -146,15 +160,33 @@ class Store(PushStore, OutboxStore):
 
     async def ingest(self, paths: Iterable[Path], record_unchanged: bool = True) -> IngestReport:
         """Ingest .txt files and folders; each file lands or fails on its own."""
+        rows = await self._conn.execute_fetchall("SELECT key, sha256 FROM documents")
+        known = {key: digest for key, digest in rows}
         results: list[FileResult] = []
+        batch: list[_Analysed] = []
+        writing: asyncio.Task[None] | None = None
         for path in iter_article_files(paths):
             try:
                 raw = await asyncio.to_thread(path.read_bytes)
-                outcome = await self.add_document(path.stem, str(path), raw)
-                results.append(FileResult(str(path), outcome, key=path.stem))
+                digest = hashlib.sha256(raw).hexdigest()
+                if known.get(path.stem) == digest:
+                    results.append(FileResult(str(path), Outcome.UNCHANGED, key=path.stem))
+                    continue
+                # Analysing in this thread overlaps the previous batch's writes in SQLite's.
+                batch.append(self._analyse(path, raw, digest, len(results)))
+                results.append(FileResult(str(path), Outcome.ADDED, key=path.stem))
             except (BadFile, OSError) as exc:
                 reason = str(exc) if isinstance(exc, BadFile) else exc.strerror or str(exc)
                 results.append(FileResult(str(path), Outcome.FAILED, path.stem, reason))
+            if len(batch) >= INGEST_BATCH:
+                if writing:
+                    await writing
+                writing = asyncio.create_task(self._write_documents(batch, results))
+                batch = []
+        if writing:
+            await writing
+        if batch:
+            await self._write_documents(batch, results)
         report = IngestReport(tuple(results))
         if not record_unchanged and report.count(Outcome.UNCHANGED) == len(results):
             return report
@@ -166,73 +198,62 @@ class Store(PushStore, OutboxStore):
             )
         return report
 
-    async def add_document(self, key: str, source_path: str, raw: bytes) -> Outcome:
-        """Add or replace one document from its raw bytes; raise BadFile if unusable."""
-        digest = hashlib.sha256(raw).hexdigest()
-        async with self._conn.execute(
-            "SELECT id, sha256 FROM documents WHERE key = ?", (key,)
-        ) as cur:
-            existing = await cur.fetchone()
-        if existing and existing["sha256"] == digest:
-            return Outcome.UNCHANGED
+    def _analyse(self, path: Path, raw: bytes, digest: str, slot: int) -> _Analysed:
+        """Clean and analyse one file's bytes; raise BadFile if unusable."""
         article = clean_article(decode_article(raw))
         if not article.passages:
             raise BadFile("no article text left after removing page furniture")
-        title_terms = " ".join(tokens(article.title))
-        async with self._transaction() as conn:
-            if existing:
-                doc_id = existing["id"]
-                await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
-                await conn.execute(
-                    "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
-                    " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
-                    (
-                        source_path,
-                        digest,
-                        article.title,
-                        article.outlet,
-                        article.text,
-                        title_terms,
-                        _now(),
-                        doc_id,
-                    ),
-                )
-            else:
-                cur = await conn.execute(
-                    "INSERT INTO documents (key, source_path, sha256, title, outlet, body,"
-                    " title_terms, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        key,
-                        source_path,
-                        digest,
-                        article.title,
-                        article.outlet,
-                        article.text,
-                        title_terms,
-                        _now(),
-                    ),
-                )
-                doc_id = cur.lastrowid
-            rows = []
-            for p in article.passages:
-                toks = tokens(p.text)
-                rows.append(
-                    (
-                        doc_id,
-                        p.ordinal,
-                        p.text,
-                        p.offset,
-                        " ".join(toks),
-                        " ".join(map(self._stem, toks)),
-                    )
-                )
-            await conn.executemany(
-                'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
+        passages = []
+        for p in article.passages:
+            toks = tokens(p.text)
+            passages.append(
+                (p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(self._stem, toks)))
             )
+        return _Analysed(
+            slot, path.stem, str(path), digest, article, " ".join(tokens(article.title)), passages
+        )
+
+    async def _write_documents(self, batch: list[_Analysed], results: list[FileResult]) -> None:
+        """Add or replace analysed documents in one transaction; record each outcome."""
+        async with self._transaction() as conn:
+            found = await conn.execute_fetchall(
+                f"SELECT key, id FROM documents WHERE key IN ({','.join('?' * len(batch))})",
+                [doc.key for doc in batch],
+            )
+            existing: dict[str, int] = {key: doc_id for key, doc_id in found}
+            for doc in batch:
+                values = (
+                    doc.source_path,
+                    doc.digest,
+                    doc.article.title,
+                    doc.article.outlet,
+                    doc.article.text,
+                    doc.title_terms,
+                    _now(),
+                )
+                doc_id = existing.get(doc.key)
+                if doc_id is not None:
+                    await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+                    await conn.execute(
+                        "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
+                        " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
+                        (*values, doc_id),
+                    )
+                    results[doc.slot] = replace(results[doc.slot], outcome=Outcome.UPDATED)
+                else:
+                    cur = await conn.execute(
+                        "INSERT INTO documents (source_path, sha256, title, outlet, body,"
+                        " title_terms, ingested_at, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, doc.key),
+                    )
+                    assert cur.lastrowid is not None
+                    existing[doc.key] = doc_id = cur.lastrowid
+                await conn.executemany(
+                    'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(doc_id, *passage) for passage in doc.passages],
+                )
         self._doc_changes += 1
-        return Outcome.UPDATED if existing else Outcome.ADDED
 
     async def remove_document(self, key: str) -> bool:
         """Delete a document and its passages; tell whether it existed."""

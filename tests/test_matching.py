@@ -144,10 +144,12 @@ async def test_index_only_checks_candidates(store: Store) -> None:
     index = SubscriptionIndex()
     import json
 
-    for i, q in enumerate(["الرقة", "كاليبر الفرقاطة", "Peskov", "داعش"]):
+    # Subscription 4 follows the same topic as 2 from another chat: both must match.
+    for i, q in enumerate(["الرقة", "كاليبر الفرقاطة", "Peskov", "داعش", "Peskov"]):
         index.add(i, 100 + i, json.dumps(compile_plan(plan_query(q, vocab, lex), vocab)))
     passage = PassageKeys.of(["وقال", "بيسكوف", "ان", "الفرقاطه"], ["قال", "بيسكوف", "ان", "فرقاط"])
-    assert index.matches(passage) == {2}
+    assert index.matches(passage) == {2, 4}
+    assert index.owners[4] == 104
     compiled = compile_plan(plan_query("كاليبر الفرقاطة", vocab, lex), vocab)
     assert not satisfies(compiled, passage)  # every concept is required
 
