@@ -62,9 +62,10 @@ class OutboxStore:
         """Mark up to limit due rows as sending and return them, oldest first."""
         async with self._transaction() as conn:
             async with conn.execute(
-                "SELECT id, idempotency_key, chat_id, kind, text, reply_markup, attempts"
-                " FROM outbox WHERE status = ? AND not_before <= ? ORDER BY not_before, id"
-                " LIMIT ?",
+                "SELECT o.id, o.idempotency_key, o.chat_id, o.kind, coalesce(c.text, o.text),"
+                " coalesce(c.reply_markup, o.reply_markup), o.attempts FROM outbox o"
+                " LEFT JOIN push_contents c ON c.id = o.content_id"
+                " WHERE o.status = ? AND o.not_before <= ? ORDER BY o.not_before, o.id LIMIT ?",
                 (PushStatus.PENDING, iso(now), limit),
             ) as cur:
                 rows = await cur.fetchall()

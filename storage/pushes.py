@@ -277,36 +277,42 @@ class PushStore:
             if not docs:
                 return written
             alerts = await self._alerts_for(docs, index) if index.plans else []
-            rendered: dict[tuple[object, ...], Rendered] = {}
+            contents: dict[tuple[object, ...], int] = {}  # content -> its place in `shared`
+            shared: list[Rendered] = []
             when: dict[int, str] = {}
             created = iso(now)
             rows = []
             for match in alerts:
-                # Many chats share one alert's content; render each distinct one once.
+                # Many chats share one alert's content; render and store each distinct one once.
                 key = (match.doc_id, match.queries, match.passage, match.chat.language)
-                if key not in rendered:
-                    rendered[key] = render(match)
-                text, markup = rendered[key]
+                slot = contents.get(key)
+                if slot is None:
+                    slot = contents[key] = len(shared)
+                    shared.append(render(match))
                 chat_id = match.chat.id
                 if chat_id not in when:
                     when[chat_id] = iso(not_before(match.chat, now))
                 rows.append(
-                    (
-                        f"alert:{chat_id}:{match.doc_id}",
-                        chat_id,
-                        PushKind.ALERT,
-                        text,
-                        markup,
-                        when[chat_id],
-                        created,
-                    )
+                    (f"alert:{chat_id}:{match.doc_id}", chat_id, slot, when[chat_id], created)
                 )
             async with self._transaction() as conn:
+                # Ids are chosen here: no other writer can run inside this transaction.
+                found = await conn.execute_fetchall(
+                    "SELECT coalesce(max(id), 0) FROM push_contents"
+                )
+                base = int(next(iter(found))[0]) + 1
+                await conn.executemany(
+                    "INSERT INTO push_contents (id, text, reply_markup) VALUES (?, ?, ?)",
+                    [(base + i, text, markup) for i, (text, markup) in enumerate(shared)],
+                )
                 before = conn.total_changes
                 await conn.executemany(
                     "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                    " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                    " content_id, not_before, created_at) VALUES (?, ?, ?, '', ?, ?, ?)",
+                    [
+                        (k, chat, PushKind.ALERT, base + slot, nb, at)
+                        for k, chat, slot, nb, at in rows
+                    ],
                 )
                 written += conn.total_changes - before
                 # The high-water mark moves in the same transaction as the alerts it covers.
@@ -321,33 +327,33 @@ class PushStore:
     ) -> list[AlertMatch]:
         by_doc = {row["id"]: row for row in docs}
         found: dict[tuple[int, int], tuple[set[int], str]] = {}
-        async with self._conn.execute(
+        passages = await self._conn.execute_fetchall(
             "SELECT document_id, text, surface, stem FROM passages"
             f" WHERE document_id IN ({','.join('?' * len(docs))}) ORDER BY document_id, ordinal",
             tuple(by_doc),
-        ) as cur:
-            async for doc_id, text, surface, stem in cur:
-                subs = index.matches(PassageKeys.of(surface.split(), stem.split()))
-                chats: dict[int, set[int]] = {}
-                for sub in subs:
-                    chats.setdefault(index.owners[sub], set()).add(sub)
-                for chat_id, chat_subs in chats.items():
-                    entry = found.get((chat_id, doc_id))
-                    if entry is None:
-                        found[(chat_id, doc_id)] = (chat_subs, text)
-                        continue
-                    seen, best = entry
-                    # The best passage is the first that matched the most subscriptions.
-                    if len(chat_subs) > len(seen) and not seen >= chat_subs:
-                        found[(chat_id, doc_id)] = (seen | chat_subs, text)
-                    elif not seen >= chat_subs:
-                        seen |= chat_subs
+        )
+        for doc_id, text, surface, stem in passages:
+            subs = index.matches(PassageKeys.of(surface.split(), stem.split()))
+            chats: dict[int, set[int]] = {}
+            for sub in subs:
+                chats.setdefault(index.owners[sub], set()).add(sub)
+            for chat_id, chat_subs in chats.items():
+                entry = found.get((chat_id, doc_id))
+                if entry is None:
+                    found[(chat_id, doc_id)] = (chat_subs, text)
+                    continue
+                seen = entry[0]
+                # The best passage is the first that matched the most subscriptions.
+                if len(chat_subs) > len(seen) and not seen >= chat_subs:
+                    found[(chat_id, doc_id)] = (seen | chat_subs, text)
+                elif not seen >= chat_subs:
+                    seen |= chat_subs
         if not found:
             return []
         queries = await self._queries({s for subs, _ in found.values() for s in subs})
         by_chat = await self._chats({chat_id for chat_id, _ in found})
         alerts = []
-        for (chat_id, doc_id), (subs, passage) in sorted(found.items()):
+        for (chat_id, doc_id), (subs, passage) in found.items():  # by document, as they came
             chat = by_chat.get(chat_id)
             if chat is None or not chat.active:
                 continue

@@ -36,15 +36,16 @@ from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
-from storage.vocabulary import Vocabulary
+from storage.vocabulary import TermCounts, Vocabulary
 
 CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
-INGEST_BATCH = 64
+INGEST_BATCH = 256
 SNIPPET_WIDTH = 320
+PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
 MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
 
@@ -79,6 +80,9 @@ class Store(PushStore, OutboxStore):
         self._vocab_version: tuple[int, int] | None = None
         self._doc_changes = 0  # our own document writes; PRAGMA data_version sees others'
         self._sub_index: SubscriptionIndex | None = None
+        # Paging repeats a query and popular queries recur: their plans are kept.
+        self._plans: dict[str, Plan] = {}
+        self._plans_for: Vocabulary | None = None
         self._known_active: set[int] = set()
 
     @classmethod
@@ -221,6 +225,7 @@ class Store(PushStore, OutboxStore):
                 [doc.key for doc in batch],
             )
             existing: dict[str, int] = {key: doc_id for key, doc_id in found}
+            counts = TermCounts()
             for doc in batch:
                 values = (
                     doc.source_path,
@@ -233,6 +238,7 @@ class Store(PushStore, OutboxStore):
                 )
                 doc_id = existing.get(doc.key)
                 if doc_id is not None:
+                    counts.remove(await self._analysed_passages(doc_id))
                     await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
                     await conn.execute(
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
@@ -253,19 +259,43 @@ class Store(PushStore, OutboxStore):
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [(doc_id, *passage) for passage in doc.passages],
                 )
+                counts.add((surface, stem) for *_, surface, stem in doc.passages)
+            await self._save_counts(conn, counts)
         self._doc_changes += 1
 
     async def remove_document(self, key: str) -> bool:
         """Delete a document and its passages; tell whether it existed."""
         async with self._transaction() as conn:
-            await conn.execute(
-                "DELETE FROM passages"
-                " WHERE document_id IN (SELECT id FROM documents WHERE key = ?)",
-                (key,),
-            )
+            found = await conn.execute_fetchall("SELECT id FROM documents WHERE key = ?", (key,))
+            for (doc_id,) in found:
+                counts = TermCounts()
+                counts.remove(await self._analysed_passages(doc_id))
+                await self._save_counts(conn, counts)
+                await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
             cur = await conn.execute("DELETE FROM documents WHERE key = ?", (key,))
         self._doc_changes += 1
         return cur.rowcount > 0
+
+    async def _analysed_passages(self, doc_id: int) -> list[tuple[str, str]]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT surface, stem FROM passages WHERE document_id = ?", (doc_id,)
+        )
+        return [(surface, stem) for surface, stem in rows]
+
+    @staticmethod
+    async def _save_counts(conn: aiosqlite.Connection, counts: TermCounts) -> None:
+        """Apply the changes of one transaction to the term counts and totals."""
+        await conn.executemany(
+            "INSERT INTO terms (col, term, df) VALUES (?, ?, ?)"
+            " ON CONFLICT (col, term) DO UPDATE SET df = df + excluded.df",
+            [(col, term, n) for (col, term), n in counts.df.items() if n],
+        )
+        if any(n < 0 for n in counts.df.values()):
+            await conn.execute("DELETE FROM terms WHERE df <= 0")
+        await conn.executemany(
+            "UPDATE state SET value = value + ? WHERE key = ?",
+            [(counts.passages, "passages"), (counts.tokens, "surface_tokens")],
+        )
 
     # --- reading ------------------------------------------------------------------------
 
@@ -394,23 +424,32 @@ class Store(PushStore, OutboxStore):
     async def _load_vocabulary(self) -> Vocabulary:
         vocab = Vocabulary()
         tables = {c.value: vocab.df[c] for c in Column}
-        async with self._conn.execute("SELECT term, col, doc FROM passages_vocab") as cur:
-            for term, col, doc in await cur.fetchall():
-                tables[col][term] = doc
-        async with self._conn.execute(
-            "SELECT count(*), avg(length(surface) - length(replace(surface, ' ', '')) + 1)"
-            " FROM passages"
-        ) as cur:
-            row = await cur.fetchone()
-        vocab.passages = int(row[0]) if row else 0
-        vocab.avg_len = float(row[1] or 1.0) if row else 1.0
+        for col, term, df in await self._conn.execute_fetchall("SELECT col, term, df FROM terms"):
+            tables[col][term] = df
+        totals = {
+            key: int(value)
+            for key, value in await self._conn.execute_fetchall(
+                "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
+            )
+        }
+        vocab.passages = totals.get("passages", 0)
+        vocab.avg_len = totals.get("surface_tokens", 0) / vocab.passages if vocab.passages else 1.0
         return vocab
 
     async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
         """Return ranked passages answering the query; never raises on user input."""
         if limit <= 0:
             return []
-        plan = plan_query(query, await self._vocabulary(), load_lexicon(), self._stem)
+        vocab = await self._vocabulary()
+        if vocab is not self._plans_for:  # plans depend on the vocabulary they were made from
+            self._plans, self._plans_for = {}, vocab
+        plan = self._plans.get(query)
+        if plan is None:
+            plan = plan_query(query, vocab, load_lexicon(), self._stem)
+            if len(query) <= PLAN_CACHE_CHARS:
+                if len(self._plans) >= PLAN_CACHE:
+                    del self._plans[next(iter(self._plans))]  # the oldest
+                self._plans[query] = plan
         if plan.empty:
             return []
         return await self.run_plan(plan, limit, max(0, offset))

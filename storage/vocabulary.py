@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 
 from storage.analysis import is_arabic
 from storage.plan import Column, Phrase
@@ -136,3 +138,25 @@ class Vocabulary:
     def by_key(self, key: str) -> list[str]:
         """Return Arabic terms whose consonant class key is key."""
         return list(self._keys.get(key, ()))
+
+
+@dataclass
+class TermCounts:
+    """Changes to the per-term passage counts (and totals) made by one write."""
+
+    df: Counter[tuple[str, str]] = field(default_factory=Counter)
+    passages: int = 0
+    tokens: int = 0
+
+    def add(self, passages: Iterable[tuple[str, str]], sign: int = 1) -> None:
+        """Count analysed passages (surface, stem) in, or out with sign -1."""
+        count = self.df.update if sign > 0 else self.df.subtract
+        for surface, stem in passages:
+            count(zip(repeat("surface"), set(surface.split())))
+            count(zip(repeat("stem"), set(stem.split())))
+            self.passages += sign
+            self.tokens += sign * (surface.count(" ") + 1)
+
+    def remove(self, passages: Iterable[tuple[str, str]]) -> None:
+        """Count analysed passages out."""
+        self.add(passages, -1)

@@ -52,11 +52,10 @@ async def test_one_alert_per_chat_and_document(store: Store, tmp_path: Path) -> 
     rows = await _rows(store)
     assert written == 2
     assert sorted(chat for _, chat, _ in rows) == [1, 2]
-    async with store._conn.execute("SELECT text FROM outbox WHERE chat_id = 1") as cur:
-        row = await cur.fetchone()
-    assert row is not None
+    (alert,) = [p for p in await store.claim_due(NOW, 10) if p.chat_id == 1]
     for q in ("الرقة", "قسد", "Raqqa", "البغلية"):
-        assert q in row[0]
+        assert q in alert.text
+    assert alert.reply_markup and "inline_keyboard" in alert.reply_markup
     # Running again writes nothing: the mark moved and keys are unique.
     assert await run_tick(store, Settings(), NOW) == 0
 

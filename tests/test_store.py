@@ -29,7 +29,7 @@ async def _fts_count(store: Store, term: str) -> int:
 async def test_seed_build_and_migrations(store: Store) -> None:
     stats = await store.stats()
     assert (stats.documents, stats.passages) == (5, 55)
-    assert await store.schema_version() == 3
+    assert await store.schema_version() == 5
     doc = await store.document("004_e7ca63b51393100c")
     assert doc is not None and doc.outlet == "راديو ألوان"
     assert len(doc.sha256) == 64
@@ -41,7 +41,7 @@ async def test_reopen_does_not_reapply(tmp_path: Path) -> None:
     s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
     try:
         assert (await s.stats()).documents == 5
-        assert await s.schema_version() == 3
+        assert await s.schema_version() == 5
     finally:
         await s.close()
 
@@ -105,3 +105,49 @@ async def test_missing_path_is_reported(empty_store: Store, tmp_path: Path) -> N
     report = await empty_store.ingest([tmp_path / "nope.txt"])
     assert report.files[0].outcome is Outcome.FAILED
     assert report.files[0].reason
+
+
+async def _counts(store: Store) -> tuple[set[tuple[str, str, int]], set[tuple[str, str, int]]]:
+    async with aiosqlite.connect(store.path) as conn:
+        kept = set(await conn.execute_fetchall("SELECT col, term, df FROM terms"))
+        truth = set(await conn.execute_fetchall("SELECT col, term, doc FROM passages_vocab"))
+        totals = dict(await conn.execute_fetchall("SELECT key, value FROM state"))
+        (passages, tokens), *_ = await conn.execute_fetchall(
+            "SELECT count(*), sum(length(surface) - length(replace(surface, ' ', '')) + 1)"
+            " FROM passages"
+        )
+    assert (int(totals["passages"]), int(totals["surface_tokens"])) == (passages, tokens)
+    return kept, truth
+
+
+async def test_term_counts_follow_adds_updates_and_removals(store: Store, tmp_path: Path) -> None:
+    # The counts search plans with are kept by ingest; the FTS5 index is the truth.
+    kept, truth = await _counts(store)
+    assert kept == truth and len(kept) > 1000
+    changed = tmp_path / "004_e7ca63b51393100c.txt"
+    text = (SEEDS / changed.name).read_text(encoding="utf-8")
+    changed.write_text(text.replace("الرقة", "البرهومي"), encoding="utf-8")
+    assert (await store.ingest([changed])).count(Outcome.UPDATED) == 1
+    kept, truth = await _counts(store)
+    assert kept == truth and any(term == "البرهومي" for _, term, _ in kept)
+    assert await store.remove_document("004_e7ca63b51393100c")
+    assert await store.remove_document("000_d5ad7216e4dfa7f1")
+    kept, truth = await _counts(store)
+    assert kept == truth
+
+
+async def test_terms_migration_counts_an_existing_archive(tmp_path: Path) -> None:
+    s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
+    await s.close()
+    # Roll the archive back to before migration 5, as an archive built by an older release.
+    async with aiosqlite.connect(tmp_path / "old.db") as conn:
+        await conn.execute("DROP TABLE terms")
+        await conn.execute("DELETE FROM state WHERE key IN ('passages', 'surface_tokens')")
+        await conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+        await conn.commit()
+    s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
+    try:
+        kept, truth = await _counts(s)
+        assert kept == truth and await s.schema_version() == 5
+    finally:
+        await s.close()
