@@ -306,13 +306,14 @@ class PushStore:
                     [(base + i, text, markup) for i, (text, markup) in enumerate(shared)],
                 )
                 before = conn.total_changes
+                # In key order, consecutive inserts touch neighbouring pages of the unique index.
                 await conn.executemany(
                     "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
                     " content_id, not_before, created_at) VALUES (?, ?, ?, '', ?, ?, ?)",
-                    [
+                    sorted(
                         (k, chat, PushKind.ALERT, base + slot, nb, at)
                         for k, chat, slot, nb, at in rows
-                    ],
+                    ),
                 )
                 written += conn.total_changes - before
                 # The high-water mark moves in the same transaction as the alerts it covers.
