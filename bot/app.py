@@ -61,6 +61,7 @@ async def _post_init(app: Application) -> None:
         await app.bot.set_my_commands(bot_commands(lang), language_code=lang.value)
     # Documents already in the archive at first start are not news.
     await store.mark_documents_seen()
+    await store.warm_up()
     sender = make_sender(app, store, settings)
     app.bot_data[SENDER_KEY] = sender
     app.bot_data[SENDER_TASK] = asyncio.create_task(sender.run(), name="outbox-sender")

@@ -421,6 +421,10 @@ class Store(PushStore, OutboxStore):
             self._vocab_version = version
             return self._vocab
 
+    async def warm_up(self) -> None:
+        """Load the vocabulary and its indexes, so that the first search pays nothing."""
+        (await self._vocabulary()).prepare()
+
     async def _load_vocabulary(self) -> Vocabulary:
         vocab = Vocabulary()
         tables = {c.value: vocab.df[c] for c in Column}

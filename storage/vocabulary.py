@@ -76,6 +76,10 @@ class Vocabulary:
         """Return the number of passages holding a surface term."""
         return self.df[Column.SURFACE].get(term, 0)
 
+    def prepare(self) -> None:
+        """Build the lookup indexes now rather than on the first query that needs them."""
+        _ = (self._skeletons, self._deletion_index, self._keys)
+
     @cached_property
     def _skeletons(self) -> dict[Column, dict[str, list[str]]]:
         out: dict[Column, dict[str, list[str]]] = {}
