@@ -335,8 +335,9 @@ class Store(PushStore, OutboxStore):
 
     async def remember_query(self, text: str) -> int:
         """Return a stable id for a query text, storing it if new."""
+        # A query seen before costs a read, not a write.
         rows = await self._conn.execute_fetchall("SELECT id FROM queries WHERE text = ?", (text,))
-        if not rows:  # a read, not a write, for a query seen before
+        if not rows:
             async with self._write_lock:  # one statement, outside any open transaction
                 rows = await self._conn.execute_fetchall(
                     "INSERT INTO queries (text, last_used) VALUES (?, ?)"
