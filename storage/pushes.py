@@ -120,13 +120,7 @@ class PushStore:
 
     async def chat(self, chat_id: int) -> Chat | None:
         """Return one chat's settings."""
-        async with self._conn.execute(
-            "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end, active,"
-            " last_digest_at FROM chats WHERE id = ?",
-            (chat_id,),
-        ) as cur:
-            row = await cur.fetchone()
-        return Chat(**{**dict(row), "active": bool(row["active"])}) if row else None
+        return (await self._chats({chat_id})).get(chat_id)
 
     async def update_chat(self, chat_id: int, **values: Any) -> None:
         """Change chat settings (timezone, digest_time, quiet_start, quiet_end, language...)."""
@@ -371,33 +365,26 @@ class PushStore:
             )
         return alerts
 
-    async def _chats(self, ids: set[int]) -> dict[int, Chat]:
-        out: dict[int, Chat] = {}
+    async def _rows_in(self, sql: str, ids: set[int]) -> list[aiosqlite.Row]:
+        """Run sql, whose `{}` takes the placeholders, for ids 500 at a time (SQLite's limit)."""
         ordered = sorted(ids)
+        rows: list[aiosqlite.Row] = []
         for i in range(0, len(ordered), 500):
             chunk = ordered[i : i + 500]
-            async with self._conn.execute(
-                "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end,"
-                f" active, last_digest_at FROM chats WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    out[row[0]] = Chat(
-                        row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8]
-                    )
-        return out
+            rows += await self._conn.execute_fetchall(sql.format(",".join("?" * len(chunk))), chunk)
+        return rows
+
+    async def _chats(self, ids: set[int]) -> dict[int, Chat]:
+        rows = await self._rows_in(
+            "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end, active,"
+            " last_digest_at FROM chats WHERE id IN ({})",
+            ids,
+        )
+        return {row[0]: Chat(**{**dict(row), "active": bool(row["active"])}) for row in rows}
 
     async def _queries(self, ids: set[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        ordered = sorted(ids)
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i : i + 500]
-            async with self._conn.execute(
-                f"SELECT id, query FROM subscriptions WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ) as cur:
-                out.update({row[0]: row[1] for row in await cur.fetchall()})
-        return out
+        rows = await self._rows_in("SELECT id, query FROM subscriptions WHERE id IN ({})", ids)
+        return {row[0]: row[1] for row in rows}
 
     # --- digests -------------------------------------------------------------------------
 
@@ -407,7 +394,8 @@ class PushStore:
             "SELECT id FROM chats WHERE digest_time IS NOT NULL AND active = 1"
         ) as cur:
             ids = [row[0] for row in await cur.fetchall()]
-        return [c for i in ids if (c := await self.chat(i)) is not None]
+        chats = await self._chats(set(ids))
+        return [chats[i] for i in ids if i in chats]
 
     async def digest_items(self, chat: Chat, since: str, limit: int) -> list[DigestItem]:
         """Return documents ingested after since that match the chat's subscriptions."""
