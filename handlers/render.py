@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -131,6 +132,12 @@ def _article_button(doc_id: int, label: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=Callback(Action.ARTICLE, doc_id).encode())
 
 
+@lru_cache(maxsize=1024)
+def _article_markup(doc_id: int, lang: Lang) -> str:
+    # Every chat alerted about a document gets the same button.
+    return InlineKeyboardMarkup([[_article_button(doc_id, t(lang, "full_article"))]]).to_json()
+
+
 def _marked(passage: str, queries: tuple[str, ...], width: int) -> str:
     terms = {w for q in queries for tok in tokens(q) for w in (tok, light_stem(tok))}
     return mark(passage, matched_spans(passage, terms), width=width)
@@ -138,7 +145,7 @@ def _marked(passage: str, queries: tuple[str, ...], width: int) -> str:
 
 def alert_message(match: AlertMatch) -> Rendered:
     """Render one alert: the document, the chat's matching topics, the best passage."""
-    lang = Lang(match.chat.language)
+    lang = Lang(match.language)
     topics = "، ".join(
         f"«{quote(q)}»" if lang is Lang.AR else f"“{quote(q)}”" for q in match.queries
     )
@@ -150,8 +157,7 @@ def alert_message(match: AlertMatch) -> Rendered:
         "",
         _marked(match.passage, match.queries, PUSH_SNIPPET),
     ]
-    markup = InlineKeyboardMarkup([[_article_button(match.doc_id, t(lang, "full_article"))]])
-    return finish("\n".join(lines), lang), markup.to_json()
+    return finish("\n".join(lines), lang), _article_markup(match.doc_id, lang)
 
 
 def digest_message(

@@ -3,15 +3,14 @@
 A subscription is compiled from its search plan: every concept must be present in the passage
 (alerts want precision), through any of its alternatives. Alternatives are keyed strings:
 "s:" surface phrase, "t:" stem phrase, "b:" a word under any proclitics, "k:" the consonant key
-of a Latin name. The index maps the keys of each subscription's most selective concept to the
-subscription, so a passage only meets the subscriptions that share one of its keys.
+of a Latin name. The index maps the keys of each topic's most selective concept to the topic, so
+a passage only meets the topics that share one of its keys.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -103,41 +102,24 @@ def index_terms(compiled: Compiled) -> list[str]:
 
 
 @dataclass
-class SubscriptionIndex:
-    """Compiled subscriptions, grouped by plan, and the term index that finds candidates."""
+class TopicIndex:
+    """Distinct compiled topics and the term index that finds a passage's candidates."""
 
-    owners: dict[int, int] = field(default_factory=dict)  # subscription -> chat
     # Many people follow the same topic: each distinct plan is checked once per passage.
     plans: dict[str, Compiled] = field(default_factory=dict)
-    followers: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     by_term: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, sub_id: int, chat_id: int, plan_json: str) -> None:
-        """Index one subscription."""
-        self.owners[sub_id] = chat_id
-        self.followers[plan_json].append(sub_id)
+    def add(self, plan_json: str) -> None:
+        """Index one topic (a compiled plan as JSON); adding it again changes nothing."""
         if plan_json not in self.plans:
             self.plans[plan_json] = compiled = json.loads(plan_json)
             for term in index_terms(compiled):
                 self.by_term[term].append(plan_json)
 
-    def matches(self, passage: PassageKeys) -> set[int]:
-        """Return the subscriptions the passage satisfies."""
+    def matches(self, passage: PassageKeys) -> set[str]:
+        """Return the topics the passage satisfies."""
         candidates: set[str] = set()
         for key in passage.keys:
             if key in self.by_term:
                 candidates.update(self.by_term[key])
-        return {
-            sub
-            for plan in candidates
-            if satisfies(self.plans[plan], passage)
-            for sub in self.followers[plan]
-        }
-
-
-def build_index(rows: Iterable[tuple[int, int, str]]) -> SubscriptionIndex:
-    """Build the index from (subscription id, chat id, plan JSON) rows."""
-    index = SubscriptionIndex()
-    for sub_id, chat_id, plan_json in rows:
-        index.add(sub_id, chat_id, plan_json)
-    return index
+        return {plan for plan in candidates if satisfies(self.plans[plan], passage)}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import aiosqlite
@@ -16,8 +19,7 @@ from storage.lexicon import load_lexicon
 from storage.matching import (
     Compiled,
     PassageKeys,
-    SubscriptionIndex,
-    build_index,
+    TopicIndex,
     compile_plan,
 )
 from storage.models import (
@@ -36,9 +38,9 @@ MATCH_BATCH = 200  # documents matched per transaction
 
 @dataclass(frozen=True)
 class AlertMatch:
-    """A new document that matched some of a chat's subscriptions."""
+    """A new document that matched some of the topics an audience follows."""
 
-    chat: Chat
+    language: str
     doc_id: int
     title: str
     outlet: str | None
@@ -55,6 +57,15 @@ class DigestItem:
     outlet: str | None
     passage: str
     matches: int
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """Chats that follow the same topics in the same language: they get the same alerts."""
+
+    language: str
+    topics: tuple[tuple[str, str], ...]  # (plan JSON, query), in subscription order
+    chats: list[tuple[int, str]]  # (chat id, not before)
 
 
 Rendered = tuple[str, str | None]  # text, reply_markup JSON
@@ -79,7 +90,6 @@ class PushStore:
 
     _conn: aiosqlite.Connection
     _stem: Stemmer
-    _sub_index: SubscriptionIndex | None
     _known_active: set[int]  # chats this process saw active: touching them needs no write
     _write_lock: asyncio.Lock
     _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
@@ -114,8 +124,6 @@ class PushStore:
                     (chat_id, chat_type, language, tz, iso(now), iso(now)),
                 )
         self._known_active.add(chat_id)
-        if was_inactive:
-            self._sub_index = None
         return was_inactive
 
     async def chat(self, chat_id: int) -> Chat | None:
@@ -151,7 +159,6 @@ class PushStore:
                     " WHERE chat_id = ? AND status = ?",
                     (PushStatus.CANCELLED, chat_id, PushStatus.PENDING),
                 )
-        self._sub_index = None
         return cur.rowcount > 0
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
@@ -163,7 +170,6 @@ class PushStore:
                 "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN (?, ?)",
                 (new_id, old_id, PushStatus.PENDING, PushStatus.SENDING),
             )
-        self._sub_index = None
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -187,7 +193,6 @@ class PushStore:
             if count >= limit:
                 return SubscribeResult.LIMIT
             await _insert_subscription(conn, chat_id, query, compiled, datetime.now(UTC))
-        self._sub_index = None
         return SubscribeResult.ADDED
 
     async def subscribe_many(self, pairs: list[tuple[int, str]], tz: str, now: datetime) -> int:
@@ -208,7 +213,6 @@ class PushStore:
             for chat, query in pairs:
                 if compiled[query]:
                     count += await _insert_subscription(conn, chat, query, compiled[query], now)
-        self._sub_index = None
         return count
 
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
@@ -227,17 +231,7 @@ class PushStore:
                 "DELETE FROM subscriptions WHERE chat_id = ? AND (id = ? OR query = ?)",
                 (chat_id, sub_id, " ".join((query or "").split()) or None),
             )
-        self._sub_index = None
         return cur.rowcount > 0
-
-    async def _subscription_index(self) -> SubscriptionIndex:
-        if self._sub_index is None:
-            async with self._conn.execute(
-                "SELECT s.id, s.chat_id, s.plan FROM subscriptions s"
-                " JOIN chats c ON c.id = s.chat_id WHERE c.active = 1"
-            ) as cur:
-                self._sub_index = build_index(tuple(r) for r in await cur.fetchall())
-        return self._sub_index
 
     # --- matching new documents ----------------------------------------------------------
 
@@ -259,110 +253,148 @@ class PushStore:
     ) -> int:
         """Write one alert per (chat, new document) to the outbox; return how many."""
         await self.mark_documents_seen()
-        index = await self._subscription_index()
+        last = int(await self._state("matched_doc", "0"))
+        audiences: list[_Audience] | None = None
+        writing: asyncio.Task[int] | None = None
         written = 0
-        while True:
-            last = int(await self._state("matched_doc", "0"))
-            async with self._conn.execute(
+        while docs := list(
+            await self._conn.execute_fetchall(
                 "SELECT id, title, outlet FROM documents WHERE id > ? ORDER BY id LIMIT ?",
                 (last, MATCH_BATCH),
-            ) as cur:
-                docs = list(await cur.fetchall())
-            if not docs:
-                return written
-            alerts = await self._alerts_for(docs, index) if index.plans else []
-            contents: dict[tuple[object, ...], int] = {}  # content -> its place in `shared`
+            )
+        ):
+            last = docs[-1]["id"]
+            if audiences is None:
+                audiences = await self._audiences(not_before, now)
+            # Matching and rendering in this thread overlap the previous batch's writes.
+            alerts = await self._alerts_for(docs, audiences) if audiences else []
+            contents: dict[AlertMatch, int] = {}  # content -> its place in `shared`
             shared: list[Rendered] = []
-            when: dict[int, str] = {}
-            created = iso(now)
-            rows = []
-            for match in alerts:
-                # Many chats share one alert's content; render and store each distinct one once.
-                key = (match.doc_id, match.queries, match.passage, match.chat.language)
-                slot = contents.get(key)
+            batch = []
+            for audience, match in alerts:
+                # Audiences can share an alert's content; render and store each distinct one once.
+                slot = contents.get(match)
                 if slot is None:
-                    slot = contents[key] = len(shared)
+                    slot = contents[match] = len(shared)
                     shared.append(render(match))
-                chat_id = match.chat.id
-                if chat_id not in when:
-                    when[chat_id] = iso(not_before(match.chat, now))
-                rows.append(
-                    (f"alert:{chat_id}:{match.doc_id}", chat_id, slot, when[chat_id], created)
-                )
-            async with self._transaction() as conn:
-                # Ids are chosen here: no other writer can run inside this transaction.
-                found = await conn.execute_fetchall(
-                    "SELECT coalesce(max(id), 0) FROM push_contents"
-                )
-                base = int(next(iter(found))[0]) + 1
-                await conn.executemany(
-                    "INSERT INTO push_contents (id, text, reply_markup) VALUES (?, ?, ?)",
-                    [(base + i, text, markup) for i, (text, markup) in enumerate(shared)],
-                )
-                before = conn.total_changes
-                # In key order, consecutive inserts touch neighbouring pages of the unique index.
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                    " content_id, not_before, created_at) VALUES (?, ?, ?, '', ?, ?, ?)",
-                    sorted(
-                        (k, chat, PushKind.ALERT, base + slot, nb, at)
-                        for k, chat, slot, nb, at in rows
-                    ),
-                )
-                written += conn.total_changes - before
-                # The high-water mark moves in the same transaction as the alerts it covers.
-                await conn.execute(
-                    "INSERT INTO state (key, value) VALUES ('matched_doc', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(docs[-1]["id"]),),
-                )
+                    if slot % 16 == 0:
+                        await asyncio.sleep(0)  # let the writing batch send its next statement
+                batch.append((audience, match.doc_id, slot))
+            if writing:
+                written += await writing
+            writing = asyncio.create_task(self._write_alerts(shared, batch, last, now))
+        if writing:
+            written += await writing
+        if audiences:
+            await self._conn.execute("DELETE FROM temp.alert_members")
+        return written
+
+    async def _write_alerts(
+        self, shared: list[Rendered], batch: list[tuple[int, int, int]], last: int, now: datetime
+    ) -> int:
+        """Store rendered contents and fan (audience, document, content) out to the outbox."""
+        async with self._transaction() as conn:
+            # Ids are chosen here: no other writer can run inside this transaction.
+            found = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM push_contents")
+            base = int(next(iter(found))[0]) + 1
+            await conn.executemany(
+                "INSERT INTO push_contents (id, text, reply_markup) VALUES (?, ?, ?)",
+                [(base + i, text, markup) for i, (text, markup) in enumerate(shared)],
+            )
+            await conn.execute("DELETE FROM temp.alert_batch")
+            await conn.executemany(
+                "INSERT INTO temp.alert_batch (audience, doc_id, content_id) VALUES (?, ?, ?)",
+                [(audience, doc_id, base + slot) for audience, doc_id, slot in batch],
+            )
+            # SQLite fans each alert out to its audience's chats. Walking the chats in id order
+            # (CROSS JOIN keeps them the outer loop) writes rows in nearly key order, so
+            # consecutive inserts touch neighbouring index pages, without a sort.
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                " content_id, not_before, created_at)"
+                " SELECT 'alert:' || m.chat_id || ':' || b.doc_id, m.chat_id, ?, '',"
+                " b.content_id, m.not_before, ?"
+                " FROM temp.alert_members m CROSS JOIN temp.alert_batch b USING (audience)",
+                (PushKind.ALERT, iso(now)),
+            )
+            # The high-water mark moves in the same transaction as the alerts it covers.
+            await conn.execute(
+                "INSERT INTO state (key, value) VALUES ('matched_doc', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(last),),
+            )
+        return int(cur.rowcount)
+
+    async def _audiences(self, not_before: NotBefore, now: datetime) -> list[_Audience]:
+        """Group the active chats by what they follow; store who belongs to which group."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT c.id, c.type, c.language, c.timezone, c.digest_time, c.quiet_start,"
+            " c.quiet_end, c.last_digest_at, s.plan, s.query FROM subscriptions s"
+            " JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 ORDER BY s.chat_id, s.id"
+        )
+        groups: dict[tuple[str, tuple[tuple[str, str], ...]], _Audience] = {}
+        for _, chat_rows in groupby(rows, key=itemgetter(0)):
+            subs = list(chat_rows)
+            first = subs[0]
+            chat = Chat(*first[:7], True, first[7])  # type: ignore[call-arg]
+            key = (chat.language, tuple((row[8], row[9]) for row in subs))
+            if key not in groups:
+                groups[key] = _Audience(*key, [])
+            groups[key].chats.append((chat.id, iso(not_before(chat, now))))
+        audiences = list(groups.values())
+        async with self._transaction() as conn:
+            await conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id INTEGER PRIMARY KEY,"
+                " audience INTEGER NOT NULL, not_before TEXT NOT NULL)"
+            )
+            await conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id INTEGER,"
+                " content_id INTEGER NOT NULL, PRIMARY KEY (audience, doc_id)) WITHOUT ROWID"
+            )
+            await conn.execute("DELETE FROM temp.alert_members")
+            await conn.executemany(
+                "INSERT INTO temp.alert_members (chat_id, audience, not_before) VALUES (?, ?, ?)",
+                sorted((chat, i, nb) for i, a in enumerate(audiences) for chat, nb in a.chats),
+            )
+        return audiences
 
     async def _alerts_for(
-        self, docs: list[aiosqlite.Row], index: SubscriptionIndex
-    ) -> list[AlertMatch]:
-        by_doc = {row["id"]: row for row in docs}
-        found: dict[tuple[int, int], tuple[set[int], str]] = {}
+        self, docs: list[aiosqlite.Row], audiences: list[_Audience]
+    ) -> list[tuple[int, AlertMatch]]:
+        """Return (audience, alert) for every audience that follows a topic of a document."""
+        index = TopicIndex()
+        following: dict[str, list[int]] = defaultdict(list)  # topic -> audiences
+        for i, audience in enumerate(audiences):
+            for plan in dict.fromkeys(plan for plan, _ in audience.topics):
+                index.add(plan)
+                following[plan].append(i)
+        hits: dict[int, list[tuple[str, set[str]]]] = defaultdict(list)
         passages = await self._conn.execute_fetchall(
             "SELECT document_id, text, surface, stem FROM passages"
             f" WHERE document_id IN ({','.join('?' * len(docs))}) ORDER BY document_id, ordinal",
-            tuple(by_doc),
+            [doc["id"] for doc in docs],
         )
-        for doc_id, text, surface, stem in passages:
-            subs = index.matches(PassageKeys.of(surface.split(), stem.split()))
-            chats: dict[int, set[int]] = {}
-            for sub in subs:
-                chats.setdefault(index.owners[sub], set()).add(sub)
-            for chat_id, chat_subs in chats.items():
-                entry = found.get((chat_id, doc_id))
-                if entry is None:
-                    found[(chat_id, doc_id)] = (chat_subs, text)
-                    continue
-                seen = entry[0]
-                # The best passage is the first that matched the most subscriptions.
-                if len(chat_subs) > len(seen) and not seen >= chat_subs:
-                    found[(chat_id, doc_id)] = (seen | chat_subs, text)
-                elif not seen >= chat_subs:
-                    seen |= chat_subs
-        if not found:
-            return []
-        queries = await self._queries({s for subs, _ in found.values() for s in subs})
-        by_chat = await self._chats({chat_id for chat_id, _ in found})
+        for n, (doc_id, text, surface, stem) in enumerate(passages, 1):
+            topics = index.matches(PassageKeys.of(surface.split(), stem.split()))
+            if topics:
+                hits[doc_id].append((text, topics))
+            if n % 64 == 0:
+                await asyncio.sleep(0)  # a batch may be writing: let it send its next statement
         alerts = []
-        for (chat_id, doc_id), (subs, passage) in found.items():  # by document, as they came
-            chat = by_chat.get(chat_id)
-            if chat is None or not chat.active:
+        for doc in docs:
+            found = hits.get(doc["id"])
+            if not found:
                 continue
-            doc = by_doc[doc_id]
-            alerts.append(
-                AlertMatch(
-                    chat,
-                    doc_id,
-                    doc["title"],
-                    doc["outlet"],
-                    tuple(queries[s] for s in sorted(subs)),
-                    passage,
+            topics = set().union(*(t for _, t in found))
+            for i in sorted({i for topic in topics for i in following[topic]}):
+                wanted = {plan for plan, _ in audiences[i].topics}
+                # The best passage is the first that matches the most of the audience's topics.
+                passage = max(found, key=lambda hit: len(wanted & hit[1]))[0]
+                queries = tuple(q for plan, q in audiences[i].topics if plan in topics)
+                alert = AlertMatch(
+                    audiences[i].language, doc["id"], doc["title"], doc["outlet"], queries, passage
                 )
-            )
+                alerts.append((i, alert))
         return alerts
 
     async def _rows_in(self, sql: str, ids: set[int]) -> list[aiosqlite.Row]:
@@ -381,10 +413,6 @@ class PushStore:
             ids,
         )
         return {row[0]: Chat(**{**dict(row), "active": bool(row["active"])}) for row in rows}
-
-    async def _queries(self, ids: set[int]) -> dict[int, str]:
-        rows = await self._rows_in("SELECT id, query FROM subscriptions WHERE id IN ({})", ids)
-        return {row[0]: row[1] for row in rows}
 
     # --- digests -------------------------------------------------------------------------
 
@@ -419,12 +447,11 @@ class PushStore:
                     DigestItem(doc["id"], doc["title"], doc["outlet"], row[0] if row else "", 0)
                 )
             return items
-        index = SubscriptionIndex()
-        async with self._conn.execute(
-            "SELECT id, chat_id, plan FROM subscriptions WHERE chat_id = ?", (chat.id,)
-        ) as cur:
-            for row in await cur.fetchall():
-                index.add(*row)
+        index = TopicIndex()
+        for (plan,) in await self._conn.execute_fetchall(
+            "SELECT plan FROM subscriptions WHERE chat_id = ?", (chat.id,)
+        ):
+            index.add(plan)
         by_doc = {d["id"]: d for d in docs}
         best: dict[int, tuple[int, str]] = {}
         async with self._conn.execute(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Set
+from functools import lru_cache
 
 from storage.analysis import WORD_RE, word_keys
 
 Span = tuple[int, int]
 
 
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[tuple[Span, frozenset[str]], ...]:
+    # One passage is marked for many people (alerts, popular searches): its words are split once.
+    return tuple((m.span(), word_keys(m.group())) for m in WORD_RE.finditer(text))
+
+
 def matched_spans(text: str, terms: Set[str]) -> list[Span]:
     """Return the spans of words in text whose tokens or stems are among terms."""
-    return [m.span() for m in WORD_RE.finditer(text) if not word_keys(m.group()).isdisjoint(terms)]
+    return [span for span, keys in _words(text) if not keys.isdisjoint(terms)]
 
 
 def window(text: str, spans: list[Span], width: int) -> tuple[int, int]:

@@ -18,7 +18,6 @@ from storage.analysis import light_stem, tokens, word_spans
 from storage.cleaning import CleanArticle, clean_article
 from storage.files import BadFile, decode_article, iter_article_files
 from storage.lexicon import load_lexicon
-from storage.matching import SubscriptionIndex
 from storage.models import (
     Document,
     DocumentSummary,
@@ -79,7 +78,6 @@ class Store(PushStore, OutboxStore):
         self._vocab_lock = asyncio.Lock()
         self._vocab_version: tuple[int, int] | None = None
         self._doc_changes = 0  # our own document writes; PRAGMA data_version sees others'
-        self._sub_index: SubscriptionIndex | None = None
         # Paging repeats a query and popular queries recur: their plans are kept.
         self._plans: dict[str, Plan] = {}
         self._plans_for: Vocabulary | None = None

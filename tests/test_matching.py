@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
 from bot.jobs import alert_not_before, run_tick
 from storage.lexicon import load_lexicon
-from storage.matching import PassageKeys, SubscriptionIndex, compile_plan, satisfies
+from storage.matching import PassageKeys, TopicIndex, compile_plan, satisfies
 from storage.models import SubscribeResult
 from storage.query import plan_query
 from storage.store import Store
 from tests.conftest import SEEDS
 
+TOPICS = ["الرقة", "كاليبر الفرقاطة", "Peskov", "داعش"]
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # 12:00 in Damascus
 NEW_ARTICLE = """قصف على الرقة وريف دير الزور
 
@@ -140,17 +142,33 @@ async def test_empty_digest_is_not_sent(store: Store) -> None:
 async def test_index_only_checks_candidates(store: Store) -> None:
     vocab = await store._vocabulary()
     lex = load_lexicon()
-    index = SubscriptionIndex()
-    import json
-
-    # Subscription 4 follows the same topic as 2 from another chat: both must match.
-    for i, q in enumerate(["الرقة", "كاليبر الفرقاطة", "Peskov", "داعش", "Peskov"]):
-        index.add(i, 100 + i, json.dumps(compile_plan(plan_query(q, vocab, lex), vocab)))
+    index = TopicIndex()
+    plans = {q: json.dumps(compile_plan(plan_query(q, vocab, lex), vocab)) for q in TOPICS}
+    for q in [*TOPICS, "Peskov"]:  # a topic added twice is indexed once
+        index.add(plans[q])
     passage = PassageKeys.of(["وقال", "بيسكوف", "ان", "الفرقاطه"], ["قال", "بيسكوف", "ان", "فرقاط"])
-    assert index.matches(passage) == {2, 4}
-    assert index.owners[4] == 104
-    compiled = compile_plan(plan_query("كاليبر الفرقاطة", vocab, lex), vocab)
-    assert not satisfies(compiled, passage)  # every concept is required
+    assert index.matches(passage) == {plans["Peskov"]}
+    assert not satisfies(json.loads(plans["كاليبر الفرقاطة"]), passage)  # every concept counts
+
+
+async def test_chats_following_the_same_topics_share_one_content(
+    store: Store, tmp_path: Path
+) -> None:
+    await store.mark_documents_seen()
+    await add_chat(store, 1, "الرقة", "البغلية")
+    await add_chat(store, 2, "الرقة", "البغلية")
+    await add_chat(store, 3, "الرقة", "البغلية", language="en")
+    await add_chat(store, 4, "البغلية")
+    both = "\n\nوقال مراسلون إن طائرات قصفت الرقة ثم البغيلية في ريف دير الزور."
+    await ingest(store, tmp_path, text=NEW_ARTICLE + both)
+    assert await run_tick(store, Settings(), NOW) == 4
+    alerts = {p.chat_id: p for p in await store.claim_due(NOW, 10)}
+    assert alerts[1].text == alerts[2].text != alerts[3].text
+    # Both topics are in the second paragraph, which beats the first that only has Raqqa.
+    assert "ثم البغيلية" in alerts[1].text and "قصفت مواقع" not in alerts[1].text
+    # The first passage that has its one topic.
+    assert "قرب البغيلية" in alerts[4].text and "«الرقة»" not in alerts[4].text
+    assert alerts[3].text.startswith("🔔 New article") and "ثم البغيلية" in alerts[3].text
 
 
 async def test_seeds_store_fixture_is_fresh(tmp_path: Path) -> None:
