@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -224,6 +225,12 @@ class Store(PushStore, OutboxStore):
             )
             existing: dict[str, int] = {key: doc_id for key, doc_id in found}
             counts = TermCounts()
+            # Ids are chosen here (no other writer runs inside this transaction), so the whole
+            # batch takes a few statements: each one waits for the busy event loop.
+            top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM documents")
+            next_id = int(next(iter(top))[0]) + 1
+            added: list[tuple[object, ...]] = []
+            passages: list[tuple[object, ...]] = []
             for doc in batch:
                 values = (
                     doc.source_path,
@@ -235,7 +242,13 @@ class Store(PushStore, OutboxStore):
                     _now(),
                 )
                 doc_id = existing.get(doc.key)
-                if doc_id is not None:
+                if doc_id is None:
+                    existing[doc.key] = doc_id = next_id
+                    next_id += 1
+                    added.append((doc_id, *values, doc.key))
+                else:
+                    if added or passages:  # the document may be one this batch adds
+                        await self._insert_rows(conn, added, passages)
                     counts.remove(await self._analysed_passages(doc_id))
                     await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
                     await conn.execute(
@@ -244,22 +257,37 @@ class Store(PushStore, OutboxStore):
                         (*values, doc_id),
                     )
                     results[doc.slot] = replace(results[doc.slot], outcome=Outcome.UPDATED)
-                else:
-                    cur = await conn.execute(
-                        "INSERT INTO documents (source_path, sha256, title, outlet, body,"
-                        " title_terms, ingested_at, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*values, doc.key),
-                    )
-                    assert cur.lastrowid is not None
-                    existing[doc.key] = doc_id = cur.lastrowid
-                await conn.executemany(
-                    'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(doc_id, *passage) for passage in doc.passages],
-                )
+                passages += [(doc_id, *passage) for passage in doc.passages]
                 counts.add((surface, stem) for *_, surface, stem in doc.passages)
+            await self._insert_rows(conn, added, passages)
             await self._save_counts(conn, counts)
         self._doc_changes += 1
+
+    @staticmethod
+    async def _insert_rows(
+        conn: aiosqlite.Connection,
+        documents: list[tuple[object, ...]],
+        passages: list[tuple[object, ...]],
+    ) -> None:
+        """Insert documents and passages gathered so far, and empty the lists."""
+        # One statement per table reading a JSON array: SQLite indexes the whole batch in one
+        # call that releases the GIL, while this thread analyses the next batch. Row by row,
+        # the two threads would hand the GIL back and forth for every passage.
+        await conn.execute(
+            "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
+            " ingested_at, key) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3,"
+            " value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8"
+            " FROM json_each(?)",
+            (json.dumps(documents, ensure_ascii=False),),
+        )
+        await conn.execute(
+            'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
+            " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
+            " value ->> 5 FROM json_each(?)",
+            (json.dumps(passages, ensure_ascii=False),),
+        )
+        documents.clear()
+        passages.clear()
 
     async def remove_document(self, key: str) -> bool:
         """Delete a document and its passages; tell whether it existed."""
@@ -283,10 +311,11 @@ class Store(PushStore, OutboxStore):
     @staticmethod
     async def _save_counts(conn: aiosqlite.Connection, counts: TermCounts) -> None:
         """Apply the changes of one transaction to the term counts and totals."""
-        await conn.executemany(
-            "INSERT INTO terms (col, term, df) VALUES (?, ?, ?)"
+        await conn.execute(
+            "INSERT INTO terms (col, term, df)"
+            " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true"
             " ON CONFLICT (col, term) DO UPDATE SET df = df + excluded.df",
-            [(col, term, n) for (col, term), n in counts.df.items() if n],
+            (json.dumps([(*key, n) for key, n in counts.df.items() if n], ensure_ascii=False),),
         )
         if any(n < 0 for n in counts.df.values()):
             await conn.execute("DELETE FROM terms WHERE df <= 0")

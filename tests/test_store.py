@@ -177,3 +177,22 @@ async def test_outbox_rebuild_keeps_pending_pushes(tmp_path: Path) -> None:
         assert not await s._conn.execute_fetchall("PRAGMA foreign_key_list(outbox)")
     finally:
         await s.close()
+
+
+async def test_same_key_twice_in_one_batch_updates(empty_store: Store, tmp_path: Path) -> None:
+    # One ingest run can meet a key twice (two folders): the later file replaces the earlier,
+    # within one batch, and the passages and term counts follow.
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, word in ((first, "الرقة"), (second, "البرهومي")):
+        folder.mkdir()
+        (folder / "k.txt").write_text(
+            f"عنوان الخبر\n\nقصف على {word} اليوم.\n\nفقرة ثانية عن {word}.", encoding="utf-8"
+        )
+    (first / "other.txt").write_text("خبر آخر\n\nنص الخبر الآخر هنا.", encoding="utf-8")
+    report = await empty_store.ingest([first, second])
+    assert [f.outcome for f in report.files] == [Outcome.ADDED, Outcome.ADDED, Outcome.UPDATED]
+    assert (await empty_store.stats()).documents == 2
+    hits = await empty_store.search("البرهومي")
+    assert len(hits) == 2 and not await empty_store.search("الرقة")
+    kept, truth = await _counts(empty_store)
+    assert kept == truth
