@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from storage.analysis import is_latin, light_stem, tokens
@@ -16,6 +17,7 @@ MAX_EXPANSIONS = 8
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ل", "ك")
 _ARTICLE = ("", "ال")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 _ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""))
 
 Stemmer = Callable[[str], str]
@@ -41,11 +43,17 @@ def _has_article(token: str) -> bool:
     )
 
 
-def clitic_family(token: str, vocab: Vocabulary, *, same_article: bool = False) -> set[str]:
-    """Return indexed words that are the token with other proclitics (or article)."""
+def clitic_family(
+    token: str, vocab: Vocabulary, *, same_article: bool = False, strip: bool = True
+) -> set[str]:
+    """Return indexed words that are the token with other proclitics (or article).
+
+    With strip=False the token is taken as a whole word (a glossary or alias entry): clitics
+    are only added, so the ب of برقيه is never read as a preposition.
+    """
     family = set()
     article = _has_article(token)
-    for base in proclitic_bases(token):
+    for base in proclitic_bases(token) if strip else {token}:
         for conj in _CONJ:
             for prep in _PREP:
                 for art in _ARTICLE:
@@ -85,16 +93,17 @@ def _phrase_alternatives(
 ) -> list[Alternative]:
     """Return a phrase as surface words, with proclitic forms and stems as weaker readings."""
     alts = [Alternative(Column.SURFACE, phrase, kind)]
+    typed = kind is Kind.SURFACE  # what the user typed may carry clitics; lexicon words don't
     if len(phrase) == 1:
         alts += [
-            Alternative(Column.SURFACE, (f,), Kind.CLITIC if kind is Kind.SURFACE else kind)
-            for f in _top(clitic_family(phrase[0], vocab), vocab)
+            Alternative(Column.SURFACE, (f,), Kind.CLITIC if typed else kind)
+            for f in _top(clitic_family(phrase[0], vocab, strip=typed), vocab)
         ]
     else:
         first = phrase[0]
         alts += [
             Alternative(Column.SURFACE, (f, *phrase[1:]), kind)
-            for f in _top(clitic_family(first, vocab, same_article=True), vocab)
+            for f in _top(clitic_family(first, vocab, same_article=True, strip=typed), vocab)
         ]
         joined = "".join(phrase)
         if len(phrase) == 2 and vocab.has(joined):
@@ -147,11 +156,11 @@ def _english_concept(
     return Concept(" ".join(span), tuple(dict.fromkeys(alts)))
 
 
-def _translit_concept(word: str, vocab: Vocabulary) -> Concept:
+def _translit_concept(word: str, vocab: Vocabulary, name: bool) -> Concept:
     alts = [Alternative(Column.SURFACE, (word,), Kind.SURFACE)]
     key = latin_key(word)
     # A name has vowels; a string of consonants is noise, not something to transliterate.
-    if len(key) >= 2 and any(v in word for v in "aeiouy"):
+    if name and len(key) >= 2 and any(v in word for v in "aeiouy"):
         alts += [
             Alternative(Column.SURFACE, (t,), Kind.TRANSLIT) for t in _top(vocab.by_key(key), vocab)
         ]
@@ -204,6 +213,14 @@ def _join_neighbours(concepts: list[Concept], vocab: Vocabulary) -> list[Concept
 def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
     """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
     toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
+    # Whoever writes capitals writes names with them: there, a lowercase English word the
+    # glossary lacks ("sent", "hours") is not a name, and its sound-alikes would be noise.
+    latin = _LATIN_WORD_RE.findall(text)
+    common = (
+        {w.lower() for w in latin} - {w.lower() for w in latin if w[0].isupper()}
+        if any(w[0].isupper() for w in latin)
+        else set()
+    )
     concepts: list[Concept] = []
     i = 0
     while i < len(toks):
@@ -224,7 +241,7 @@ def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = l
                 continue
         if token not in lexicon.stopwords:
             concept = (
-                _translit_concept(token, vocab)
+                _translit_concept(token, vocab, name=token not in common)
                 if is_latin(token)
                 else _arabic_concept(token, stem, vocab)
             )

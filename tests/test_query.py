@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from storage.lexicon import load_lexicon
+from storage.plan import Column
+from storage.query import plan_query
 from storage.store import Store
 from storage.translit import arabic_keys, latin_key, skeleton
-from storage.vocabulary import within_one_edit
+from storage.vocabulary import Vocabulary, within_one_edit
 
 
 @pytest.mark.parametrize(
@@ -83,6 +85,42 @@ FIRST = [
     ("how many tanks were destroyed", "دباب"),  # 4 دبابات or دبابتان: both answer
     ("Khalimov", "غل مراد حليموف"),  # transliterated, not only glossary
 ]
+
+
+def _vocab(*words: str) -> Vocabulary:
+    vocab = Vocabulary(passages=100_000)
+    vocab.df[Column.SURFACE] = dict.fromkeys(words, 50)
+    return vocab
+
+
+def _surface_words(query: str, vocab: Vocabulary) -> set[str]:
+    plan = plan_query(query, vocab, load_lexicon())
+    return {a.phrase[0] for c in plan.concepts for a in c.alternatives if len(a.phrase) == 1}
+
+
+def test_glossary_words_take_clitics_but_keep_their_letters() -> None:
+    # The ب of برقيه (a cable) is part of the word: "the Raqqa-ish" is no reading of it.
+    vocab = _vocab("برقيه", "البرقيه", "الرقيه", "رقيه")
+    words = _surface_words("cable", vocab)
+    assert "البرقيه" in words and not words & {"الرقيه", "رقيه"}
+    # What the user typed in Arabic may carry the preposition.
+    assert "الرقيه" in _surface_words("برقيه", vocab)
+
+
+@pytest.mark.parametrize(
+    ("query", "transliterated"),
+    [
+        ("Putin sent a cable", False),  # capitals mark the names: "sent" is a plain word
+        ("Barhoumi sent a cable", False),
+        ("the Sent family", True),
+        ("sent", True),  # all lowercase: any word may be a name
+    ],
+)
+def test_lowercase_word_among_capitals_is_not_transliterated(
+    query: str, transliterated: bool
+) -> None:
+    vocab = _vocab("سنت", "سانت")
+    assert bool(_surface_words(query, vocab) & {"سنت", "سانت"}) is transliterated
 
 
 @pytest.mark.parametrize(("query", "phrase"), FIRST)
