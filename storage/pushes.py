@@ -34,6 +34,16 @@ from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 MATCH_BATCH = 200  # documents matched per transaction
+_CHAT_COLUMNS = (
+    "id",
+    "type",
+    "language",
+    "timezone",
+    "digest_time",
+    "quiet_start",
+    "quiet_end",
+    "last_digest_at",
+)
 
 
 @dataclass(frozen=True)
@@ -286,7 +296,7 @@ class PushStore:
         if writing:
             written += await writing
         if audiences:
-            await self._conn.execute("DELETE FROM temp.alert_members")
+            await self._conn.execute_fetchall("DELETE FROM temp.alert_members")
         return written
 
     async def _write_alerts(
@@ -328,16 +338,15 @@ class PushStore:
     async def _audiences(self, not_before: NotBefore, now: datetime) -> list[_Audience]:
         """Group the active chats by what they follow; store who belongs to which group."""
         rows = await self._conn.execute_fetchall(
-            "SELECT c.id, c.type, c.language, c.timezone, c.digest_time, c.quiet_start,"
-            " c.quiet_end, c.last_digest_at, s.plan, s.query FROM subscriptions s"
+            f"SELECT {', '.join('c.' + f for f in _CHAT_COLUMNS)}, s.plan, s.query"
+            " FROM subscriptions s"
             " JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 ORDER BY s.chat_id, s.id"
         )
         groups: dict[tuple[str, tuple[tuple[str, str], ...]], _Audience] = {}
         for _, chat_rows in groupby(rows, key=itemgetter(0)):
             subs = list(chat_rows)
-            first = subs[0]
-            chat = Chat(*first[:7], True, first[7])  # type: ignore[call-arg]
-            key = (chat.language, tuple((row[8], row[9]) for row in subs))
+            chat = Chat(**{f: subs[0][f] for f in _CHAT_COLUMNS}, active=True)
+            key = (chat.language, tuple((row["plan"], row["query"]) for row in subs))
             if key not in groups:
                 groups[key] = _Audience(*key, [])
             groups[key].chats.append((chat.id, iso(not_before(chat, now))))
@@ -408,8 +417,7 @@ class PushStore:
 
     async def _chats(self, ids: set[int]) -> dict[int, Chat]:
         rows = await self._rows_in(
-            "SELECT id, type, language, timezone, digest_time, quiet_start, quiet_end, active,"
-            " last_digest_at FROM chats WHERE id IN ({})",
+            f"SELECT {', '.join(_CHAT_COLUMNS)}, active FROM chats WHERE id IN ({{}})",
             ids,
         )
         return {row[0]: Chat(**{**dict(row), "active": bool(row["active"])}) for row in rows}

@@ -45,6 +45,7 @@ ENOUGH_CANDIDATES = 30
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
 INGEST_BATCH = 256
 SNIPPET_WIDTH = 320
+CACHE_KIB = 64 * 1024  # SQLite page cache of the connection
 PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
 MAX_SUGGESTION_TOKENS = 6
 _MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
@@ -96,6 +97,10 @@ class Store(PushStore, OutboxStore):
             "foreign_keys = ON",
             "busy_timeout = 10000",
             "synchronous = NORMAL",
+            # SQLite's default page cache is 2 MiB; FTS5 posting lists and the outbox indexes
+            # of a large archive then come from the OS page by page (p99 at 100k documents:
+            # 160-190 ms with 2 MiB, 22 ms with 64 MiB; the process peak grew by 64 MiB).
+            f"cache_size = -{CACHE_KIB}",
         ):
             await conn.execute(f"PRAGMA {pragma}")
         store = cls(conn, str(path), stemmer)
