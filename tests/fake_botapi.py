@@ -605,7 +605,7 @@ class FakeBotAPI:
 
     async def _handle(self, handler: _Handler, token: str, method: str) -> None:
         """Serve one request: authorise, inject, dispatch, record, respond."""
-        received, params = time.time(), {}
+        received, params, delay = time.time(), {}, None
         stub = self._stubs.get(method.lower())
         name, fn = self._methods.get(method.lower(), (stub[0] if stub else method, None))
         self._active += 1
@@ -617,12 +617,10 @@ class FakeBotAPI:
             ):
                 raise ApiError(401, "Unauthorized")
             params = _parse_params(handler.request)
-            delay = self._pop_injected(self._delays, name)
-            if delay:
-                await asyncio.sleep(delay[0])
             fault = self._pop_injected(self._faults, name)
             if fault:
                 raise ApiError(fault[0], fault[1], fault[2])
+            delay = self._pop_injected(self._delays, name)  # a call that fails answers at once
             if stub is not None:
                 result = stub[1](params) if callable(stub[1]) else copy.deepcopy(stub[1])
             elif fn is None:
@@ -647,6 +645,10 @@ class FakeBotAPI:
         with self._lock:
             self._calls.append(Call(name, params, received, status, body))
             self._changed()
+        if delay:
+            # Telegram acts on a request when it arrives; only the answer is late, so a client
+            # that gave up waiting may retry something that was already done.
+            await asyncio.sleep(delay[0])
         handler.set_status(status)
         handler.set_header("Content-Type", "application/json")
         with suppress(tornado.iostream.StreamClosedError):
@@ -1123,7 +1125,7 @@ class FakeBotAPI:
             )
 
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
-        """Make the next count calls of method ("*" for any) wait before being processed."""
+        """Make the answers to the next count calls of method ("*" for any) come seconds late."""
         with self._lock:
             self._delays.setdefault(method.lower(), []).append([seconds, count])
 
