@@ -254,8 +254,7 @@ class Store(PushStore, OutboxStore):
                 else:
                     if added or passages:  # the document may be one this batch adds
                         await self._insert_rows(conn, added, passages)
-                    counts.remove(await self._analysed_passages(doc_id))
-                    await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+                    await self._delete_passages(conn, doc_id, counts)
                     await conn.execute(
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                         " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
@@ -300,18 +299,20 @@ class Store(PushStore, OutboxStore):
             found = await conn.execute_fetchall("SELECT id FROM documents WHERE key = ?", (key,))
             for (doc_id,) in found:
                 counts = TermCounts()
-                counts.remove(await self._analysed_passages(doc_id))
+                await self._delete_passages(conn, doc_id, counts)
                 await self._save_counts(conn, counts)
-                await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
             cur = await conn.execute("DELETE FROM documents WHERE key = ?", (key,))
         self._doc_changes += 1
         return cur.rowcount > 0
 
-    async def _analysed_passages(self, doc_id: int) -> list[tuple[str, str]]:
-        rows = await self._conn.execute_fetchall(
+    @staticmethod
+    async def _delete_passages(conn: aiosqlite.Connection, doc_id: int, counts: TermCounts) -> None:
+        """Delete a document's passages and take their terms off counts."""
+        rows = await conn.execute_fetchall(
             "SELECT surface, stem FROM passages WHERE document_id = ?", (doc_id,)
         )
-        return [(surface, stem) for surface, stem in rows]
+        counts.remove((surface, stem) for surface, stem in rows)
+        await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
 
     @staticmethod
     async def _save_counts(conn: aiosqlite.Connection, counts: TermCounts) -> None:
