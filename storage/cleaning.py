@@ -10,7 +10,8 @@ from importlib import resources
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!؟?。])\s+")
 _HASHTAG_RE = re.compile(r"#[^\W_]\w*")
-_SPACES_RE = re.compile(r"[ \t\u00a0]+")
+# Only runs that need rewriting match: a single space between words is left as it is.
+_SPACES_RE = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")
 _LINE_END_RE = re.compile(r"[.!?؟…:][\"'”»)]*$")
 HEADLINE_MAX_WORDS = 20
 TITLE_MAX_WORDS = 12

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+READ_CHUNK = 32  # files read per thread hop; at most 32 x 5 MB in memory
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below space, except \t \n \f \r
 
 
@@ -39,3 +42,22 @@ def decode_article(raw: bytes) -> str:
     if controls > len(text) // 100:
         raise BadFile("binary file (too many control characters)")
     return text
+
+
+def _read_each(paths: list[Path]) -> list[bytes | OSError]:
+    contents: list[bytes | OSError] = []
+    for path in paths:
+        try:
+            contents.append(path.read_bytes())
+        except OSError as exc:
+            contents.append(exc)
+    return contents
+
+
+async def read_files(paths: Iterable[Path]) -> AsyncIterator[tuple[Path, bytes | OSError]]:
+    """Yield each file with its bytes, or with the error that stopped the read."""
+    # A hop to a thread costs ~0.2 ms, ten times the read of a cached article: hop per chunk.
+    it = iter(paths)
+    while chunk := list(islice(it, READ_CHUNK)):
+        for item in zip(chunk, await asyncio.to_thread(_read_each, chunk), strict=True):
+            yield item

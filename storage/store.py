@@ -17,7 +17,7 @@ import aiosqlite
 
 from storage.analysis import light_stem, tokens, word_spans
 from storage.cleaning import CleanArticle, clean_article
-from storage.files import BadFile, decode_article, iter_article_files
+from storage.files import BadFile, decode_article, iter_article_files, read_files
 from storage.lexicon import load_lexicon
 from storage.models import (
     Document,
@@ -66,6 +66,21 @@ class _Analysed:
     article: CleanArticle
     title_terms: str
     passages: list[tuple[int, str, int, str, str]]
+    # JSON encoded while the previous batch is being written; the ids are spliced in later.
+    document_json: str  # [source_path, sha256, title, outlet, body, title_terms, key]
+    passages_json: list[str]  # each passage's [ordinal, text, offset, surface, stem]
+
+
+def _with_id(row_id: int, array: str) -> str:
+    """Put row_id first in a JSON array."""
+    return f"[{row_id},{array[1:]}"
+
+
+def _added_counts(batch: list[_Analysed]) -> TermCounts:
+    """Count the terms of the passages a batch adds."""
+    counts = TermCounts()
+    counts.add((surface, stem) for doc in batch for *_, surface, stem in doc.passages)
+    return counts
 
 
 class Store(PushStore, OutboxStore):
@@ -173,9 +188,10 @@ class Store(PushStore, OutboxStore):
         results: list[FileResult] = []
         batch: list[_Analysed] = []
         writing: asyncio.Task[None] | None = None
-        for path in iter_article_files(paths):
+        async for path, raw in read_files(iter_article_files(paths)):
             try:
-                raw = await asyncio.to_thread(path.read_bytes)
+                if isinstance(raw, OSError):
+                    raise raw
                 digest = hashlib.sha256(raw).hexdigest()
                 if known.get(path.stem) == digest:
                     results.append(FileResult(str(path), Outcome.UNCHANGED, key=path.stem))
@@ -187,14 +203,15 @@ class Store(PushStore, OutboxStore):
                 reason = str(exc) if isinstance(exc, BadFile) else exc.strerror or str(exc)
                 results.append(FileResult(str(path), Outcome.FAILED, path.stem, reason))
             if len(batch) >= INGEST_BATCH:
+                counts = _added_counts(batch)  # while the previous batch is being written
                 if writing:
                     await writing
-                writing = asyncio.create_task(self._write_documents(batch, results))
+                writing = asyncio.create_task(self._write_documents(batch, counts, results))
                 batch = []
         if writing:
             await writing
         if batch:
-            await self._write_documents(batch, results)
+            await self._write_documents(batch, _added_counts(batch), results)
         report = IngestReport(tuple(results))
         if not record_unchanged and report.count(Outcome.UNCHANGED) == len(results):
             return report
@@ -217,11 +234,23 @@ class Store(PushStore, OutboxStore):
             passages.append(
                 (p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(self._stem, toks)))
             )
+        title_terms = " ".join(tokens(article.title))
+        fields = (str(path), digest, article.title, article.outlet, article.text, title_terms)
         return _Analysed(
-            slot, path.stem, str(path), digest, article, " ".join(tokens(article.title)), passages
+            slot,
+            path.stem,
+            str(path),
+            digest,
+            article,
+            title_terms,
+            passages,
+            json.dumps([*fields, path.stem], ensure_ascii=False),
+            [json.dumps(p, ensure_ascii=False) for p in passages],
         )
 
-    async def _write_documents(self, batch: list[_Analysed], results: list[FileResult]) -> None:
+    async def _write_documents(
+        self, batch: list[_Analysed], counts: TermCounts, results: list[FileResult]
+    ) -> None:
         """Add or replace analysed documents in one transaction; record each outcome."""
         async with self._transaction() as conn:
             found = await conn.execute_fetchall(
@@ -229,66 +258,57 @@ class Store(PushStore, OutboxStore):
                 [doc.key for doc in batch],
             )
             existing: dict[str, int] = {key: doc_id for key, doc_id in found}
-            counts = TermCounts()
             # Ids are chosen here (no other writer runs inside this transaction), so the whole
             # batch takes a few statements: each one waits for the busy event loop.
             top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM documents")
             next_id = int(next(iter(top))[0]) + 1
-            added: list[tuple[object, ...]] = []
-            passages: list[tuple[object, ...]] = []
+            now = _now()
+            added: list[str] = []
+            passages: list[str] = []
             for doc in batch:
-                values = (
-                    doc.source_path,
-                    doc.digest,
-                    doc.article.title,
-                    doc.article.outlet,
-                    doc.article.text,
-                    doc.title_terms,
-                    _now(),
-                )
                 doc_id = existing.get(doc.key)
                 if doc_id is None:
                     existing[doc.key] = doc_id = next_id
                     next_id += 1
-                    added.append((doc_id, *values, doc.key))
+                    added.append(_with_id(doc_id, doc.document_json))
                 else:
                     if added or passages:  # the document may be one this batch adds
-                        await self._insert_rows(conn, added, passages)
+                        await self._insert_rows(conn, added, passages, now)
                     await self._delete_passages(conn, doc_id, counts)
+                    article = doc.article
                     await conn.execute(
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                         " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
-                        (*values, doc_id),
+                        (
+                            *(doc.source_path, doc.digest, article.title, article.outlet),
+                            *(article.text, doc.title_terms, now, doc_id),
+                        ),
                     )
                     results[doc.slot] = replace(results[doc.slot], outcome=Outcome.UPDATED)
-                passages += [(doc_id, *passage) for passage in doc.passages]
-                counts.add((surface, stem) for *_, surface, stem in doc.passages)
-            await self._insert_rows(conn, added, passages)
+                passages += [_with_id(doc_id, p) for p in doc.passages_json]
+            await self._insert_rows(conn, added, passages, now)
             await self._save_counts(conn, counts)
         self._doc_changes += 1
 
     @staticmethod
     async def _insert_rows(
-        conn: aiosqlite.Connection,
-        documents: list[tuple[object, ...]],
-        passages: list[tuple[object, ...]],
+        conn: aiosqlite.Connection, documents: list[str], passages: list[str], now: str
     ) -> None:
-        """Insert documents and passages gathered so far, and empty the lists."""
+        """Insert the documents and passages (JSON arrays) gathered so far; empty the lists."""
         # One statement per table reading a JSON array: SQLite indexes the whole batch in one
         # call that releases the GIL, while this thread analyses the next batch. Row by row,
         # the two threads would hand the GIL back and forth for every passage.
         await conn.execute(
             "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
             " ingested_at, key) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3,"
-            " value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8"
-            " FROM json_each(?)",
-            (json.dumps(documents, ensure_ascii=False),),
+            " value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7 FROM json_each(?)",
+            (now, f"[{','.join(documents)}]"),
         )
         await conn.execute(
             'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
             " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
             " value ->> 5 FROM json_each(?)",
-            (json.dumps(passages, ensure_ascii=False),),
+            (f"[{','.join(passages)}]",),
         )
         documents.clear()
         passages.clear()
@@ -317,13 +337,14 @@ class Store(PushStore, OutboxStore):
     @staticmethod
     async def _save_counts(conn: aiosqlite.Connection, counts: TermCounts) -> None:
         """Apply the changes of one transaction to the term counts and totals."""
+        changes = counts.changes()
         await conn.execute(
             "INSERT INTO terms (col, term, df)"
             " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true"
             " ON CONFLICT (col, term) DO UPDATE SET df = df + excluded.df",
-            (json.dumps([(*key, n) for key, n in counts.df.items() if n], ensure_ascii=False),),
+            (json.dumps(changes, ensure_ascii=False),),
         )
-        if any(n < 0 for n in counts.df.values()):
+        if any(n < 0 for *_, n in changes):
             await conn.execute("DELETE FROM terms WHERE df <= 0")
         await conn.executemany(
             "UPDATE state SET value = value + ? WHERE key = ?",
@@ -490,7 +511,7 @@ class Store(PushStore, OutboxStore):
                 self._plans[query] = plan
         if plan.empty:
             return []
-        return await self.run_plan(plan, limit, max(0, offset))
+        return await self._run_plan(plan, vocab, limit, max(0, offset))
 
     async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
         # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
@@ -538,9 +559,10 @@ class Store(PushStore, OutboxStore):
             rows += await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
         return rows
 
-    async def run_plan(self, plan: Plan, limit: int, offset: int) -> list[SearchHit]:
+    async def _run_plan(
+        self, plan: Plan, vocab: Vocabulary, limit: int, offset: int
+    ) -> list[SearchHit]:
         """Retrieve candidates for a plan with FTS5 and rank them."""
-        vocab = await self._vocabulary()
         rows = await self._candidates(plan, vocab)
         scorer = Scorer(plan, vocab)
         scored = [

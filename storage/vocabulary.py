@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import repeat
 
 from storage.analysis import is_arabic
 from storage.plan import Column, Phrase
@@ -148,19 +147,28 @@ class Vocabulary:
 class TermCounts:
     """Changes to the per-term passage counts (and totals) made by one write."""
 
-    df: Counter[tuple[str, str]] = field(default_factory=Counter)
+    df: dict[Column, Counter[str]] = field(
+        default_factory=lambda: {Column.SURFACE: Counter(), Column.STEM: Counter()}
+    )
     passages: int = 0
     tokens: int = 0
 
     def add(self, passages: Iterable[tuple[str, str]], sign: int = 1) -> None:
         """Count analysed passages (surface, stem) in, or out with sign -1."""
-        count = self.df.update if sign > 0 else self.df.subtract
+        surface_df, stem_df = self.df[Column.SURFACE], self.df[Column.STEM]
+        # Counter.update counts an iterable of plain strings in C; subtract has no such path.
+        surface_count = surface_df.update if sign > 0 else surface_df.subtract
+        stem_count = stem_df.update if sign > 0 else stem_df.subtract
         for surface, stem in passages:
-            count(zip(repeat("surface"), set(surface.split())))
-            count(zip(repeat("stem"), set(stem.split())))
+            surface_count(set(surface.split()))
+            stem_count(set(stem.split()))
             self.passages += sign
             self.tokens += sign * (surface.count(" ") + 1)
 
     def remove(self, passages: Iterable[tuple[str, str]]) -> None:
         """Count analysed passages out."""
         self.add(passages, -1)
+
+    def changes(self) -> list[tuple[str, str, int]]:
+        """Return (column, term, change) for every term whose count changed."""
+        return [(col.value, t, n) for col, table in self.df.items() for t, n in table.items() if n]

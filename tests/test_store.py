@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.files import READ_CHUNK
 from storage.models import Outcome, PushKind
 from storage.store import Store
 from tests.conftest import SEEDS
@@ -106,6 +107,18 @@ async def test_missing_path_is_reported(empty_store: Store, tmp_path: Path) -> N
     report = await empty_store.ingest([tmp_path / "nope.txt"])
     assert report.files[0].outcome is Outcome.FAILED
     assert report.files[0].reason
+
+
+async def test_files_land_in_order_across_read_chunks(empty_store: Store, tmp_path: Path) -> None:
+    n = READ_CHUNK * 2 + 5
+    for i in range(n):
+        (tmp_path / f"{i:03d}_report.txt").write_text(
+            f"عنوان الخبر {i}\n\nتقدمت القوات في الحي رقم {i} صباح اليوم وسط اشتباكات عنيفة.\n",
+            encoding="utf-8",
+        )
+    report = await empty_store.ingest([tmp_path])
+    assert [f.key for f in report.files] == [f"{i:03d}_report" for i in range(n)]
+    assert report.count(Outcome.ADDED) == n == (await empty_store.stats()).documents
 
 
 async def _counts(store: Store) -> tuple[set[tuple[str, str, int]], set[tuple[str, str, int]]]:
