@@ -280,8 +280,14 @@ class Store(PushStore, OutboxStore):
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                         " body = ?, title_terms = ?, ingested_at = ? WHERE id = ?",
                         (
-                            *(doc.source_path, doc.digest, article.title, article.outlet),
-                            *(article.text, doc.title_terms, now, doc_id),
+                            doc.source_path,
+                            doc.digest,
+                            article.title,
+                            article.outlet,
+                            article.text,
+                            doc.title_terms,
+                            now,
+                            doc_id,
                         ),
                     )
                     results[doc.slot] = replace(results[doc.slot], outcome=Outcome.UPDATED)
