@@ -210,17 +210,19 @@ def _join_neighbours(concepts: list[Concept], vocab: Vocabulary) -> list[Concept
     return out
 
 
-def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
-    """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
-    toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
+def _common_words(text: str) -> set[str]:
+    """Return the Latin words written in lowercase in a text that capitalises others."""
     # Whoever writes capitals writes names with them: there, a lowercase English word the
     # glossary lacks ("sent", "hours") is not a name, and its sound-alikes would be noise.
     latin = _LATIN_WORD_RE.findall(text)
-    common = (
-        {w.lower() for w in latin} - {w.lower() for w in latin if w[0].isupper()}
-        if any(w[0].isupper() for w in latin)
-        else set()
-    )
+    names = {w.lower() for w in latin if w[0].isupper()}
+    return {w.lower() for w in latin} - names if names else set()
+
+
+def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
+    """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
+    toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
+    common = _common_words(text)
     concepts: list[Concept] = []
     i = 0
     while i < len(toks):

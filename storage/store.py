@@ -234,17 +234,17 @@ class Store(PushStore, OutboxStore):
             passages.append(
                 (p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(self._stem, toks)))
             )
-        title_terms = " ".join(tokens(article.title))
-        fields = (str(path), digest, article.title, article.outlet, article.text, title_terms)
+        source, title_terms = str(path), " ".join(tokens(article.title))
+        document = (source, digest, article.title, article.outlet, article.text, title_terms)
         return _Analysed(
             slot,
             path.stem,
-            str(path),
+            source,
             digest,
             article,
             title_terms,
             passages,
-            json.dumps([*fields, path.stem], ensure_ascii=False),
+            json.dumps([*document, path.stem], ensure_ascii=False),
             [json.dumps(p, ensure_ascii=False) for p in passages],
         )
 
