@@ -1,7 +1,8 @@
 """Run one search engine over a query file in its own process, to measure its peak memory.
 
-usage: python -m bench.engines {furat,fts5,tantivy} DB QUERIES.txt
-Prints one JSON object: latencies in ms, peak RSS in MiB, and the passages of each query.
+usage: python -m bench.engines {furat,fts5,tantivy} DB QUERIES.txt [JUDGED.txt]
+Prints one JSON object: latencies in ms, peak RSS in MiB, the passages of each query, and
+(untimed, after the rest) the passages of each judged query.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _furat(db: Path, queries: list[str]) -> tuple[list[float], list[list[str]]]:
+async def _furat(
+    db: Path, queries: list[str], judged: list[str]
+) -> tuple[list[float], list[list[str]], list[list[str]]]:
     store = await Store.open(db)
     try:
         await store.search("تحميل")  # load the vocabulary before timing
@@ -32,7 +35,8 @@ async def _furat(db: Path, queries: list[str]) -> tuple[list[float], list[list[s
             hits = await store.search(q, limit=10)
             times.append((time.perf_counter() - started) * 1000)
             results.append([h.passage for h in hits])
-        return times, results
+        answers = [[h.passage for h in await store.search(q, limit=10)] for q in judged]
+        return times, results, answers
     finally:
         await store.close()
 
@@ -42,10 +46,10 @@ def _passages(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT text FROM passages ORDER BY id")]
 
 
-def run(engine: str, db: Path, queries: list[str]) -> dict[str, object]:
+def run(engine: str, db: Path, queries: list[str], judged: list[str]) -> dict[str, object]:
     """Return latencies, peak memory and results of one engine."""
     if engine == "furat":
-        times, results = asyncio.run(_furat(db, queries))
+        times, results, answers = asyncio.run(_furat(db, queries, judged))
     else:
         search = (fts5_baseline if engine == "fts5" else tantivy_baseline)(_passages(db))
         times, results = [], []
@@ -53,14 +57,22 @@ def run(engine: str, db: Path, queries: list[str]) -> dict[str, object]:
             started = time.perf_counter()
             results.append(search(q))
             times.append((time.perf_counter() - started) * 1000)
-    return {"engine": engine, "times_ms": times, "peak_mib": _peak_mib(), "results": results}
+        answers = [search(q) for q in judged]
+    return {
+        "engine": engine,
+        "times_ms": times,
+        "peak_mib": _peak_mib(),
+        "results": results,
+        "judged": answers,
+    }
 
 
 def main() -> None:
     """Run the engine named on the command line and print its JSON."""
     engine, db, query_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     queries = query_file.read_text(encoding="utf-8").splitlines()
-    print(json.dumps(run(engine, db, queries), ensure_ascii=False))
+    judged = Path(sys.argv[4]).read_text(encoding="utf-8").splitlines() if sys.argv[4:] else []
+    print(json.dumps(run(engine, db, queries, judged), ensure_ascii=False))
 
 
 if __name__ == "__main__":

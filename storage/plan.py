@@ -91,6 +91,30 @@ class Plan:
         chosen = self.concepts if concepts is None else concepts
         return " AND ".join(f"({self.fts_expression((c,))})" for c in chosen)
 
+    def match_expression(self, concepts: tuple[Concept, ...], whole: bool = False) -> str:
+        """Return an FTS5 expression for the passages holding every concept, not for ranking.
+
+        With whole, a phrase concept counts only whole, not by its single words. An
+        alternative holding another of its concept matches no passage that the other
+        misses: leaving it out spares FTS5 reading its positions.
+        """
+        parts = []
+        for concept in concepts:
+            alts = [a for a in concept.alternatives if not (whole and a.kind is Kind.PART)]
+            kept = [a for a in alts if not any(_inside(b, a) for b in alts)]
+            parts.append("(" + " OR ".join(dict.fromkeys(a.fts() for a in kept)) + ")")
+        return " AND ".join(parts)
+
     def terms(self) -> set[str]:
         """Return every token that the plan may match, for highlighting."""
         return {t for c in self.concepts for a in c.alternatives for t in a.phrase}
+
+
+def _inside(part: Alternative, alt: Alternative) -> bool:
+    """Tell whether part is a shorter run of alt's tokens in the same column."""
+    n = len(part.phrase)
+    return (
+        part.column is alt.column
+        and n < len(alt.phrase)
+        and any(alt.phrase[i : i + n] == part.phrase for i in range(len(alt.phrase) - n + 1))
+    )

@@ -42,6 +42,7 @@ CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
+COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
 INGEST_BATCH = 256
 SNIPPET_WIDTH = 320
@@ -74,6 +75,11 @@ class _Analysed:
 def _with_id(row_id: int, array: str) -> str:
     """Put row_id first in a JSON array."""
     return f"[{row_id},{array[1:]}"
+
+
+def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
+    """Drop rows fetched twice, keeping the first."""
+    return list({row[0]: row for row in rows}.values())
 
 
 def _added_counts(batch: list[_Analysed]) -> TermCounts:
@@ -536,12 +542,19 @@ class Store(PushStore, OutboxStore):
     async def _candidates(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
         """Fetch candidates, planning by posting-list size so large archives stay fast.
 
-        FTS5's bm25 reads the whole posting list of every phrase in the expression, so only
-        the rarest concepts (together at most RANK_ALL_POSTINGS postings) are ranked in
-        SQL: passages holding all of them first, then any of them. The common concepts
-        still count when the candidates are scored. A query made only of common words takes
-        the most recent passages holding its two rarest concepts. A phrase counts as often
-        as its rarest word; a concept found nowhere is left out.
+        Passages holding the whole query come first: every concept, each phrase whole; then
+        every concept. FTS5 walks these sets newest first and stops at CANDIDATES. A set
+        that holds fewer was read whole: once ENOUGH_CANDIDATES are in hand, no other
+        passage holds as much of the query. A concept with a spelling in over COMMON_SHARE of
+        the passages is left out of these sets: it narrows them little and costs FTS5 a
+        walk through its whole posting list.
+
+        Otherwise, since FTS5's bm25 reads the whole posting list of every phrase in the
+        expression, only the rarest concepts (together at most RANK_ALL_POSTINGS postings)
+        are ranked in SQL: passages holding all of them first, then any of them. The common
+        concepts still count when the candidates are scored. A query made only of common
+        words adds the most recent passages holding its two rarest concepts. A phrase counts
+        as often as its rarest word; a concept found nowhere is left out.
         """
         sizes = {
             c: sum(vocab.postings(a.column, a.phrase) for a in c.alternatives)
@@ -550,6 +563,9 @@ class Store(PushStore, OutboxStore):
         live = sorted((c for c in plan.concepts if sizes[c]), key=sizes.__getitem__)
         if not live:
             return []
+        rows, enough = await self._holding_all(plan, live, vocab)
+        if enough:
+            return rows
         rare: list[Concept] = []
         for concept in live:
             if sum(sizes[c] for c in rare) + sizes[concept] > RANK_ALL_POSTINGS:
@@ -557,13 +573,36 @@ class Store(PushStore, OutboxStore):
             rare.append(concept)
         if not rare:
             # Intersecting more than two common concepts costs more than it narrows.
-            return await self._fetch(plan.all_expression(tuple(live[:2])), False, CANDIDATES)
-        rows = []
+            expression = plan.match_expression(tuple(live[:2]))
+            return _unique(rows + await self._fetch(expression, False, CANDIDATES))
         if len(rare) > 1:
-            rows = await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
-        if len(rows) < ENOUGH_CANDIDATES:
+            rows += await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
+        if len(_unique(rows)) < ENOUGH_CANDIDATES:
             rows += await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
-        return rows
+        return _unique(rows)
+
+    async def _holding_all(
+        self, plan: Plan, live: list[Concept], vocab: Vocabulary
+    ) -> tuple[list[aiosqlite.Row], bool]:
+        """Fetch passages holding every concept but the commonest; tell if they suffice."""
+        useful = tuple(
+            c
+            for c in live
+            if max(vocab.postings(a.column, a.phrase) for a in c.alternatives)
+            <= vocab.passages * COMMON_SHARE
+        )
+        tiers = []
+        if len(useful) > 1 or any(a.kind is Kind.PART for c in useful for a in c.alternatives):
+            tiers.append(plan.match_expression(useful, whole=True))
+        if len(useful) > 1:
+            tiers.append(plan.match_expression(useful))
+        rows: list[aiosqlite.Row] = []
+        for expression in dict.fromkeys(tiers):
+            found = await self._fetch(expression, False, CANDIDATES)
+            rows = _unique(rows + found)
+            if len(rows) >= ENOUGH_CANDIDATES and len(found) < CANDIDATES:
+                return rows, True
+        return rows, False
 
     async def _run_plan(
         self, plan: Plan, vocab: Vocabulary, limit: int, offset: int

@@ -60,4 +60,6 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for key in KEYS:
         assert isinstance(metrics[key], int | float) and metrics[key] >= 0, key
     assert metrics["success_at_1"] > 0.5
+    for baseline in ("success_at_1_fts5", "success_at_1_tantivy"):
+        assert 0 <= metrics[baseline] <= 1, baseline
     assert "## Benchmarks at 1,000 documents" in results.read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storage.lexicon import load_lexicon
-from storage.plan import Column
+from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.query import plan_query
 from storage.store import Store
 from storage.translit import arabic_keys, latin_key, skeleton
@@ -173,3 +173,37 @@ async def test_same_text_in_two_documents_returned_once(store: Store, tmp_path: 
     hits = await store.search("حملة الرقة تذبح بصمت", limit=10)
     passages = [h.passage for h in hits]
     assert len(passages) == len(set(passages))
+
+
+S, T = Column.SURFACE, Column.STEM
+NAME = Concept(
+    "حقل التيم",
+    (
+        Alternative(S, ("حقل", "التيم"), Kind.SURFACE),
+        Alternative(T, ("حقل", "تيم"), Kind.STEM),
+        Alternative(S, ("حقل", "التيم", "النفطي"), Kind.ALIAS),
+        Alternative(S, ("حقل",), Kind.PART),
+        Alternative(S, ("التيم",), Kind.PART),
+    ),
+)
+WORD = Concept("قصف", (Alternative(S, ("قصف",), Kind.SURFACE), Alternative(T, ("قصف",), Kind.STEM)))
+
+
+@pytest.mark.parametrize(
+    ("concepts", "whole", "expected"),
+    [
+        # The longer name holds the shorter one, so it adds no passage.
+        ((NAME,), True, '(surface : "حقل التيم" OR stem : "حقل تيم")'),
+        # Its single words hold every form of the name; a stem is another column.
+        ((NAME,), False, '(stem : "حقل تيم" OR surface : "حقل" OR surface : "التيم")'),
+        (
+            (WORD, NAME),
+            True,
+            '(surface : "قصف" OR stem : "قصف") AND (surface : "حقل التيم" OR stem : "حقل تيم")',
+        ),
+    ],
+)
+def test_match_expression_keeps_only_what_adds_passages(
+    concepts: tuple[Concept, ...], whole: bool, expected: str
+) -> None:
+    assert Plan(concepts).match_expression(concepts, whole) == expected
