@@ -42,6 +42,8 @@ CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
+# Passages holding every concept are ranked in FTS5 while these postings can be read.
+RANK_ALL_AND_POSTINGS = 50_000
 COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
 INGEST_BATCH = 256
@@ -543,11 +545,12 @@ class Store(PushStore, OutboxStore):
         """Fetch candidates, planning by posting-list size so large archives stay fast.
 
         Passages holding the whole query come first: every concept, each phrase whole; then
-        every concept. FTS5 walks these sets newest first and stops at CANDIDATES. A set
-        that holds fewer was read whole: once ENOUGH_CANDIDATES are in hand, no other
-        passage holds as much of the query. A concept with a spelling in over COMMON_SHARE of
-        the passages is left out of these sets: it narrows them little and costs FTS5 a
-        walk through its whole posting list.
+        every concept. FTS5 ranks these sets by bm25 when their concepts have at most
+        RANK_ALL_AND_POSTINGS postings, and walks them newest first otherwise; either way it
+        stops at CANDIDATES. A set that holds fewer was read whole: once ENOUGH_CANDIDATES
+        are in hand, no other passage holds as much of the query. A concept with a spelling
+        in over COMMON_SHARE of the passages is left out of these sets: it narrows them
+        little and costs FTS5 a walk through its whole posting list.
 
         Otherwise, since FTS5's bm25 reads the whole posting list of every phrase in the
         expression, only the rarest concepts (together at most RANK_ALL_POSTINGS postings)
@@ -585,20 +588,17 @@ class Store(PushStore, OutboxStore):
         self, plan: Plan, live: list[Concept], vocab: Vocabulary
     ) -> tuple[list[aiosqlite.Row], bool]:
         """Fetch passages holding every concept but the commonest; tell if they suffice."""
-        useful = tuple(
-            c
-            for c in live
-            if max(vocab.postings(a.column, a.phrase) for a in c.alternatives)
-            <= vocab.passages * COMMON_SHARE
-        )
+        biggest = {c: max(vocab.postings(a.column, a.phrase) for a in c.alternatives) for c in live}
+        useful = tuple(c for c in live if biggest[c] <= vocab.passages * COMMON_SHARE)
         tiers = []
         if len(useful) > 1 or any(a.kind is Kind.PART for c in useful for a in c.alternatives):
             tiers.append(plan.match_expression(useful, whole=True))
         if len(useful) > 1:
             tiers.append(plan.match_expression(useful))
+        rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
         rows: list[aiosqlite.Row] = []
         for expression in dict.fromkeys(tiers):
-            found = await self._fetch(expression, False, CANDIDATES)
+            found = await self._fetch(expression, rank, CANDIDATES)
             rows = _unique(rows + found)
             if len(rows) >= ENOUGH_CANDIDATES and len(found) < CANDIDATES:
                 return rows, True
