@@ -92,7 +92,7 @@ class Plan:
         return " AND ".join(f"({self.fts_expression((c,))})" for c in chosen)
 
     def match_expression(self, concepts: tuple[Concept, ...], whole: bool = False) -> str:
-        """Return an FTS5 expression for the passages holding every concept, not for ranking.
+        """Return a lean FTS5 MATCH expression for the passages holding every concept.
 
         With whole, a phrase concept counts only whole, not by its single words. An
         alternative holding another of its concept matches no passage that the other

@@ -547,8 +547,8 @@ class Store(PushStore, OutboxStore):
         Passages holding the whole query come first: every concept, each phrase whole; then
         every concept. FTS5 ranks these sets by bm25 when their concepts have at most
         RANK_ALL_AND_POSTINGS postings, and walks them newest first otherwise; either way it
-        stops at CANDIDATES. A set that holds fewer was read whole: once ENOUGH_CANDIDATES
-        are in hand, no other passage holds as much of the query. A concept with a spelling
+        stops at CANDIDATES. Once ENOUGH_CANDIDATES are in hand from a ranked set, or from a
+        set read whole, no other passage answers as well. A concept with a spelling
         in over COMMON_SHARE of the passages is left out of these sets: it narrows them
         little and costs FTS5 a walk through its whole posting list.
 
@@ -600,8 +600,10 @@ class Store(PushStore, OutboxStore):
         for expression in dict.fromkeys(tiers):
             found = await self._fetch(expression, rank, CANDIDATES)
             rows = _unique(rows + found)
-            if len(rows) >= ENOUGH_CANDIDATES and len(found) < CANDIDATES:
+            if len(rows) >= ENOUGH_CANDIDATES and (rank or len(found) < CANDIDATES):
                 return rows, True
+            if len(found) == CANDIDATES:
+                break  # the newest passages holding more of the query: looser sets add nothing
         return rows, False
 
     async def _run_plan(
