@@ -579,10 +579,12 @@ class Store(PushStore, OutboxStore):
             expression = plan.match_expression(tuple(live[:2]))
             return _unique(rows + await self._fetch(expression, False, CANDIDATES))
         if len(rare) > 1:
-            rows += await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
-        if len(_unique(rows)) < ENOUGH_CANDIDATES:
-            rows += await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
-        return _unique(rows)
+            found = await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
+            rows = _unique(rows + found)
+        if len(rows) < ENOUGH_CANDIDATES:
+            found = await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
+            rows = _unique(rows + found)
+        return rows
 
     async def _holding_all(
         self, plan: Plan, live: list[Concept], vocab: Vocabulary

@@ -114,38 +114,43 @@ async def test_search_never_raises_on_any_text(store: Store, query: str) -> None
 FILLER = "وقال المتحدث إن الوضع كان هادئا في المنطقة طوال اليوم"
 
 
-async def _ingest_in_order(store: Store, folder: Path, docs: dict[str, str]) -> None:
-    for key, text in docs.items():
-        (folder / f"{key}.txt").write_text(text, encoding="utf-8")
-        await store.ingest([folder / f"{key}.txt"])
-
-
-async def test_passage_holding_every_word_beats_newer_partial_ones(
-    empty_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("docs", "query"),
+    [
+        # Sixty newer passages hold the two rarest words: the newest of those alone would
+        # never reach the oldest passage, the only one holding all three.
+        (
+            {
+                "a_target": f"قلموس بردانة سفرجلي {FILLER}",
+                "b_two": "\n\n".join(f"قلموس بردانة {FILLER} {i}" for i in range(60)),
+                "c_third": "\n\n".join(f"سفرجلي {FILLER} {i}" for i in range(60)),
+                "d_rest": "\n\n".join(f"{FILLER} {i}" for i in range(300)),
+            },
+            "قلموس بردانة سفرجلي",
+        ),
+        # Sixty newer passages hold the words of a name apart; only the oldest holds it whole.
+        (
+            {
+                "a_target": f"قصف قرب حقل التيم {FILLER}",
+                "b_apart": "\n\n".join(f"حقل {FILLER} التيم {i}" for i in range(60)),
+                "c_rest": "\n\n".join(f"{FILLER} {i}" for i in range(300)),
+            },
+            "حقل التيم",
+        ),
+    ],
+    ids=["every_word", "whole_name"],
+)
+async def test_oldest_passage_holding_the_whole_query_comes_first(
+    empty_store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    docs: dict[str, str],
+    query: str,
 ) -> None:
-    # Every word here is too common to rank in SQL, and sixty newer passages hold the two
-    # rarest: taking the newest of those alone would never reach the oldest passage.
+    # Every word here is too common to rank in SQL.
     monkeypatch.setattr("storage.store.RANK_ALL_POSTINGS", 0)
-    docs = {
-        "a_target": f"قلموس بردانة سفرجلي {FILLER}",
-        "b_two": "\n\n".join(f"قلموس بردانة {FILLER} {i}" for i in range(60)),
-        "c_third": "\n\n".join(f"سفرجلي {FILLER} {i}" for i in range(60)),
-        "d_rest": "\n\n".join(f"{FILLER} {i}" for i in range(300)),
-    }
-    await _ingest_in_order(empty_store, tmp_path, docs)
-    hits = await empty_store.search("قلموس بردانة سفرجلي")
-    assert hits[0].doc == "a_target"
-
-
-async def test_whole_name_beats_newer_passages_holding_its_words_apart(
-    empty_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("storage.store.RANK_ALL_POSTINGS", 0)
-    docs = {
-        "a_target": f"قصف قرب حقل التيم {FILLER}",
-        "b_apart": "\n\n".join(f"حقل {FILLER} التيم {i}" for i in range(60)),
-        "c_rest": "\n\n".join(f"{FILLER} {i}" for i in range(300)),
-    }
-    await _ingest_in_order(empty_store, tmp_path, docs)
-    hits = await empty_store.search("حقل التيم")
+    for key, text in docs.items():  # ingested in this order: the target is the oldest
+        (tmp_path / f"{key}.txt").write_text(text, encoding="utf-8")
+        await empty_store.ingest([tmp_path / f"{key}.txt"])
+    hits = await empty_store.search(query)
     assert hits[0].doc == "a_target"
