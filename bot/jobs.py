@@ -6,6 +6,7 @@ Jobs are rebuilt from the store at every start: they keep no state of their own,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 DIGEST_CANDIDATES = 10
+TICK_LOCK_KEY = "tick_lock"
 
 
 def alert_not_before(chat: Chat, now: datetime) -> datetime:
@@ -49,18 +51,23 @@ async def run_tick(store: Store, settings: Settings, now: datetime) -> int:
         if occurrence is None:
             continue
         queries = tuple(s.query for s in await store.subscriptions(chat.id))
-        items = await store.digest_items(chat, chat.last_digest_at, DIGEST_CANDIDATES)
+        digest = await store.digest_items(chat, DIGEST_CANDIDATES)
+        items = digest.items
         if not items and settings.digest_when_empty:
-            items = await store.digest_items(chat, "", DIGEST_CANDIDATES)
-        rendered = digest_message(chat, items, queries)
-        written += await store.enqueue_digest(chat, occurrence, rendered, now)
+            items = (await store.digest_items(chat, DIGEST_CANDIDATES, since_doc=0)).items
+        rendered = digest_message(chat, list(items), queries)
+        written += await store.enqueue_digest(chat, occurrence, rendered, digest.through_doc, now)
     return written
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Run one scheduling pass and wake the sender if anything was queued."""
     data = context.application.bot_data
-    if await run_tick(data[STORE_KEY], data[SETTINGS_KEY], data[CLOCK_KEY]()):
+    # The watch job, /reload and the schedule all ask for passes: one runs at a time, and a
+    # pass that waited finds the work of the one before it done.
+    async with data.setdefault(TICK_LOCK_KEY, asyncio.Lock()):
+        written = await run_tick(data[STORE_KEY], data[SETTINGS_KEY], data[CLOCK_KEY]())
+    if written:
         data[SENDER_KEY].wake()
 
 

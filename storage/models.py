@@ -139,6 +139,7 @@ class Chat:
     quiet_end: str | None
     active: bool
     last_digest_at: str
+    digest_doc: int = 0  # the last document its digest covered
 
 
 @dataclass(frozen=True)

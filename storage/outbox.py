@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-import aiosqlite
-
+from storage.db import Connected
 from storage.models import Push, PushKind, PushStatus, QueueStatus
 from storage.timestamps import iso
 
+# A claimed push is due again if its outcome is not recorded by then: far longer than any send
+# with its retries takes, so a live sender never sees its own row claimed twice.
+SEND_LEASE = timedelta(minutes=10)
 
-class OutboxStore:
-    """The outbox side of the Store (mixed into it; shares its connection)."""
 
-    _conn: aiosqlite.Connection
-    _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
+class OutboxStore(Connected):
+    """The outbox side of the Store (mixed into it; shares its connections)."""
 
     async def enqueue(
         self,
@@ -58,20 +57,29 @@ class OutboxStore:
             )
             return cur.rowcount
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Push]:
-        """Mark up to limit due rows as sending and return them, oldest first."""
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta = SEND_LEASE
+    ) -> list[Push]:
+        """Mark up to limit due rows as sending and return them, oldest first.
+
+        A row still `sending` a lease after its claim (its sender failed to record the
+        outcome, or died) is due again.
+        """
         async with self._transaction() as conn:
             async with conn.execute(
                 "SELECT o.id, o.idempotency_key, o.chat_id, o.kind, coalesce(c.text, o.text),"
                 " coalesce(c.reply_markup, o.reply_markup), o.attempts FROM outbox o"
                 " LEFT JOIN push_contents c ON c.id = o.content_id"
-                " WHERE o.status = ? AND o.not_before <= ? ORDER BY o.not_before, o.id LIMIT ?",
-                (PushStatus.PENDING, iso(now), limit),
+                " WHERE (o.status = ? AND o.not_before <= ?)"
+                " OR (o.status = ? AND o.claimed_at <= ?)"
+                " ORDER BY o.not_before, o.id LIMIT ?",
+                (PushStatus.PENDING, iso(now), PushStatus.SENDING, iso(now - lease), limit),
             ) as cur:
                 rows = await cur.fetchall()
             await conn.executemany(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1 WHERE id = ?",
-                [(PushStatus.SENDING, row[0]) for row in rows],
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, claimed_at = ?"
+                " WHERE id = ?",
+                [(PushStatus.SENDING, iso(now), row[0]) for row in rows],
             )
         return [Push(r[0], r[1], r[2], r[3], r[4], r[5], r[6] + 1) for r in rows]
 
@@ -85,12 +93,17 @@ class OutboxStore:
             )
 
     async def next_due(self) -> datetime | None:
-        """Return when the earliest pending row becomes due."""
-        async with self._conn.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = ?", (PushStatus.PENDING,)
-        ) as cur:
-            row = await cur.fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
+        """Return when the earliest pending row becomes due (or a claim's lease ends)."""
+        rows = await self._read.execute_fetchall(
+            "SELECT min(not_before) FROM outbox WHERE status = ?"
+            " UNION ALL SELECT min(claimed_at) FROM outbox WHERE status = ?",
+            (PushStatus.PENDING, PushStatus.SENDING),
+        )
+        pending, claimed = (row[0] for row in rows)
+        times = [datetime.fromisoformat(pending)] if pending else []
+        if claimed:
+            times.append(datetime.fromisoformat(claimed) + SEND_LEASE)
+        return min(times, default=None)
 
     async def finish_push(
         self,
@@ -117,7 +130,7 @@ class OutboxStore:
     async def queue_status(self, now: datetime) -> QueueStatus:
         """Return the numbers /status shows."""
         since = iso(now - timedelta(hours=24))
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')),"
             " (SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?),"
             " (SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= ?),"
@@ -132,7 +145,7 @@ class OutboxStore:
 
     async def sent_pushes(self) -> AsyncIterator[tuple[str, int, str]]:
         """Yield (key, chat, status) of every outbox row, for tests and audits."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT idempotency_key, chat_id, status FROM outbox ORDER BY id"
         ) as cur:
             async for row in cur:

@@ -6,8 +6,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
@@ -15,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Connected
 from storage.lexicon import load_lexicon
 from storage.matching import (
     Compiled,
@@ -34,6 +34,11 @@ from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 MATCH_BATCH = 200  # documents matched per transaction
+# A new chat's digests start after the documents already there (or already matched).
+_DIGEST_START = (
+    "coalesce((SELECT value FROM state WHERE key = 'matched_doc'),"
+    " (SELECT max(id) FROM documents), 0)"
+)
 _CHAT_COLUMNS = (
     "id",
     "type",
@@ -43,6 +48,7 @@ _CHAT_COLUMNS = (
     "quiet_start",
     "quiet_end",
     "last_digest_at",
+    "digest_doc",
 )
 
 
@@ -70,17 +76,39 @@ class DigestItem:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """A chat's digest: its items, and the last matched document it covers."""
+
+    items: tuple[DigestItem, ...]
+    through_doc: int
+
+
+@dataclass(frozen=True)
 class _Audience:
     """Chats that follow the same topics in the same language: they get the same alerts."""
 
     language: str
     topics: tuple[tuple[str, str], ...]  # (plan JSON, query), in subscription order
     chats: list[tuple[int, str]]  # (chat id, not before)
+    members: str = ""  # the chats as JSON arrays [chat, audience, not before], comma separated
 
 
 Rendered = tuple[str, str | None]  # text, reply_markup JSON
+_TEMP_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id INTEGER PRIMARY KEY,"
+    " audience INTEGER NOT NULL, not_before TEXT NOT NULL)",
+    "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id INTEGER,"
+    " content_id INTEGER NOT NULL, PRIMARY KEY (audience, doc_id)) WITHOUT ROWID",
+)
 AlertRenderer = Callable[[AlertMatch], Rendered]
 NotBefore = Callable[[Chat, datetime], datetime]
+# What a supergroup takes over from the group it was: everything but its id and type.
+_MIGRATED_COLUMNS = _CHAT_COLUMNS[2:]
+
+
+def _members_of(audiences: list[_Audience], wanted: set[int]) -> str:
+    """Return the chats of the wanted audiences as a JSON array of [chat, audience, not before]."""
+    return f"[{','.join(audiences[i].members for i in sorted(wanted) if audiences[i].members)}]"
 
 
 async def _insert_subscription(
@@ -95,14 +123,12 @@ async def _insert_subscription(
     return cur.rowcount
 
 
-class PushStore:
+class PushStore(Connected):
     """The subscription side of the Store (mixed into it; shares its connection)."""
 
-    _conn: aiosqlite.Connection
     _stem: Stemmer
     _known_active: set[int]  # chats this process saw active: touching them needs no write
-    _write_lock: asyncio.Lock
-    _transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
+    _match_lock: asyncio.Lock  # one matching run at a time, whoever asks for it
     _vocabulary: Callable[[], Awaitable[Vocabulary]]
 
     # --- chats ---------------------------------------------------------------------------
@@ -122,15 +148,16 @@ class PushStore:
         """Record that a chat wrote: create it, or make it active again; tell if it was inactive."""
         if chat_id in self._known_active:  # the common case costs no write
             return False
-        rows = await self._conn.execute_fetchall(
+        rows = await self._read.execute_fetchall(
             "SELECT active FROM chats WHERE id = ?", (chat_id,)
         )
         was_inactive = any(not row[0] for row in rows)
         if was_inactive or not rows:
-            async with self._write_lock:  # one statement, outside any open transaction
-                await self._conn.execute_fetchall(
-                    "INSERT INTO chats (id, type, language, timezone, last_digest_at, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET active = 1",
+            async with self._transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO chats (id, type, language, timezone, last_digest_at, created_at,"
+                    f" digest_doc) VALUES (?, ?, ?, ?, ?, ?, {_DIGEST_START})"
+                    " ON CONFLICT (id) DO UPDATE SET active = 1",
                     (chat_id, chat_type, language, tz, iso(now), iso(now)),
                 )
         self._known_active.add(chat_id)
@@ -172,10 +199,32 @@ class PushStore:
         return cur.rowcount > 0
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
-        """Move a group's settings, subscriptions and pending pushes to its supergroup id."""
+        """Move a group's settings, subscriptions and pending pushes to its supergroup id.
+
+        The new id may already exist (a message from it arrived first): the group's own
+        settings and subscriptions are merged into it rather than lost.
+        """
         self._known_active.difference_update((old_id, new_id))
+        settings = ", ".join(f"{c} = old.{c}" for c in _MIGRATED_COLUMNS)
         async with self._transaction() as conn:
-            await conn.execute("UPDATE OR IGNORE chats SET id = ? WHERE id = ?", (new_id, old_id))
+            await conn.execute(
+                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
+                " created_at, digest_doc) SELECT ?, 'supergroup', language, timezone,"
+                " last_digest_at, created_at, digest_doc FROM chats WHERE id = ?",
+                (new_id, old_id),
+            )
+            await conn.execute(
+                f"UPDATE chats SET {settings}, active = 1"
+                " FROM (SELECT * FROM chats WHERE id = ?) AS old WHERE chats.id = ?",
+                (old_id, new_id),
+            )
+            await conn.execute(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
+                " SELECT ?, query, plan, created_at FROM subscriptions WHERE chat_id = ?"
+                " ORDER BY id",
+                (new_id, old_id),
+            )
+            await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             await conn.execute(
                 "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN (?, ?)",
                 (new_id, old_id, PushStatus.PENDING, PushStatus.SENDING),
@@ -216,7 +265,7 @@ class PushStore:
         async with self._transaction() as conn:
             await conn.executemany(
                 "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
-                " created_at) VALUES (?, 'private', 'ar', ?, ?, ?)",
+                f" created_at, digest_doc) VALUES (?, 'private', 'ar', ?, ?, ?, {_DIGEST_START})",
                 [(chat, tz, iso(now), iso(now)) for chat in {c for c, _ in pairs}],
             )
             count = 0
@@ -227,7 +276,7 @@ class PushStore:
 
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
         """Return a chat's subscriptions, oldest first."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT id, chat_id, query FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)
         ) as cur:
             return [Subscription(*row) for row in await cur.fetchall()]
@@ -246,7 +295,7 @@ class PushStore:
     # --- matching new documents ----------------------------------------------------------
 
     async def _state(self, key: str, default: str) -> str:
-        async with self._conn.execute("SELECT value FROM state WHERE key = ?", (key,)) as cur:
+        async with self._read.execute("SELECT value FROM state WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else default
 
@@ -261,14 +310,23 @@ class PushStore:
     async def match_new_documents(
         self, render: AlertRenderer, not_before: NotBefore, now: datetime
     ) -> int:
-        """Write one alert per (chat, new document) to the outbox; return how many."""
+        """Write one alert per (chat, new document) to the outbox; return how many.
+
+        One run at a time: a second caller waits, then finds the documents already matched.
+        """
+        async with self._match_lock:
+            return await self._match_new_documents(render, not_before, now)
+
+    async def _match_new_documents(
+        self, render: AlertRenderer, not_before: NotBefore, now: datetime
+    ) -> int:
         await self.mark_documents_seen()
         last = int(await self._state("matched_doc", "0"))
         audiences: list[_Audience] | None = None
         writing: asyncio.Task[int] | None = None
         written = 0
         while docs := list(
-            await self._conn.execute_fetchall(
+            await self._read.execute_fetchall(
                 "SELECT id, title, outlet FROM documents WHERE id > ? ORDER BY id LIMIT ?",
                 (last, MATCH_BATCH),
             )
@@ -277,7 +335,7 @@ class PushStore:
             if audiences is None:
                 audiences = await self._audiences(not_before, now)
             # Matching and rendering in this thread overlap the previous batch's writes.
-            alerts = await self._alerts_for(docs, audiences) if audiences else []
+            alerts, topics = await self._alerts_for(docs, audiences) if audiences else ([], [])
             contents: dict[AlertMatch, int] = {}  # content -> its place in `shared`
             shared: list[Rendered] = []
             batch = []
@@ -290,17 +348,24 @@ class PushStore:
                     if slot % 16 == 0:
                         await asyncio.sleep(0)  # let the writing batch send its next statement
                 batch.append((audience, match.doc_id, slot))
+            members = _members_of(audiences or [], {audience for audience, _, _ in batch})
             if writing:
                 written += await writing
-            writing = asyncio.create_task(self._write_alerts(shared, batch, last, now))
+            writing = asyncio.create_task(
+                self._write_alerts(shared, batch, members, topics, last, now)
+            )
         if writing:
             written += await writing
-        if audiences:
-            await self._conn.execute_fetchall("DELETE FROM temp.alert_members")
         return written
 
     async def _write_alerts(
-        self, shared: list[Rendered], batch: list[tuple[int, int, int]], last: int, now: datetime
+        self,
+        shared: list[Rendered],
+        batch: list[tuple[int, int, int]],
+        members: str,
+        topics: list[tuple[str, int, int]],
+        last: int,
+        now: datetime,
     ) -> int:
         """Store rendered contents and fan (audience, document, content) out to the outbox."""
         async with self._transaction() as conn:
@@ -311,7 +376,15 @@ class PushStore:
                 "INSERT INTO push_contents (id, text, reply_markup) VALUES (?, ?, ?)",
                 [(base + i, text, markup) for i, (text, markup) in enumerate(shared)],
             )
-            await conn.execute("DELETE FROM temp.alert_batch")
+            # The temporary tables live only inside this transaction, which holds the write
+            # lock: no other task can see or change them, and they are left empty.
+            for ddl in _TEMP_TABLES:
+                await conn.execute(ddl)
+            await conn.execute(
+                "INSERT INTO temp.alert_members (chat_id, audience, not_before)"
+                " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+                (members,),
+            )
             await conn.executemany(
                 "INSERT INTO temp.alert_batch (audience, doc_id, content_id) VALUES (?, ?, ?)",
                 [(audience, doc_id, base + slot) for audience, doc_id, slot in batch],
@@ -327,6 +400,13 @@ class PushStore:
                 " FROM temp.alert_members m CROSS JOIN temp.alert_batch b USING (audience)",
                 (PushKind.ALERT, iso(now)),
             )
+            await conn.execute("DELETE FROM temp.alert_members")
+            await conn.execute("DELETE FROM temp.alert_batch")
+            # Digests read these instead of the passages.
+            await conn.executemany(
+                "INSERT OR IGNORE INTO topic_matches (topic, doc_id, passage_id) VALUES (?, ?, ?)",
+                topics,
+            )
             # The high-water mark moves in the same transaction as the alerts it covers.
             await conn.execute(
                 "INSERT INTO state (key, value) VALUES ('matched_doc', ?)"
@@ -336,8 +416,8 @@ class PushStore:
         return int(cur.rowcount)
 
     async def _audiences(self, not_before: NotBefore, now: datetime) -> list[_Audience]:
-        """Group the active chats by what they follow; store who belongs to which group."""
-        rows = await self._conn.execute_fetchall(
+        """Group the active chats by what they follow."""
+        rows = await self._read.execute_fetchall(
             f"SELECT {', '.join('c.' + f for f in _CHAT_COLUMNS)}, s.plan, s.query"
             " FROM subscriptions s"
             " JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 ORDER BY s.chat_id, s.id"
@@ -350,27 +430,17 @@ class PushStore:
             if key not in groups:
                 groups[key] = _Audience(*key, [])
             groups[key].chats.append((chat.id, iso(not_before(chat, now))))
-        audiences = list(groups.values())
-        async with self._transaction() as conn:
-            await conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id INTEGER PRIMARY KEY,"
-                " audience INTEGER NOT NULL, not_before TEXT NOT NULL)"
-            )
-            await conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id INTEGER,"
-                " content_id INTEGER NOT NULL, PRIMARY KEY (audience, doc_id)) WITHOUT ROWID"
-            )
-            await conn.execute("DELETE FROM temp.alert_members")
-            await conn.executemany(
-                "INSERT INTO temp.alert_members (chat_id, audience, not_before) VALUES (?, ?, ?)",
-                sorted((chat, i, nb) for i, a in enumerate(audiences) for chat, nb in a.chats),
-            )
-        return audiences
+        # Encoded once per run: each batch of documents sends the audiences it alerts.
+        return [
+            replace(a, members=",".join(json.dumps([c, i, nb]) for c, nb in a.chats))
+            for i, a in enumerate(groups.values())
+        ]
 
     async def _alerts_for(
         self, docs: list[aiosqlite.Row], audiences: list[_Audience]
-    ) -> list[tuple[int, AlertMatch]]:
-        """Return (audience, alert) for every audience that follows a topic of a document."""
+    ) -> tuple[list[tuple[int, AlertMatch]], list[tuple[str, int, int]]]:
+        """Return (audience, alert) for every audience that follows a topic of a document,
+        and (topic, document, first passage) for every topic a document matched."""
         index = TopicIndex()
         following: dict[str, list[int]] = defaultdict(list)  # topic -> audiences
         for i, audience in enumerate(audiences):
@@ -378,15 +448,18 @@ class PushStore:
                 index.add(plan)
                 following[plan].append(i)
         hits: dict[int, list[tuple[str, set[str]]]] = defaultdict(list)
-        passages = await self._conn.execute_fetchall(
-            "SELECT document_id, text, surface, stem FROM passages"
+        first: dict[tuple[str, int], int] = {}  # (topic, document) -> passage
+        passages = await self._read.execute_fetchall(
+            "SELECT document_id, id, text, surface, stem FROM passages"
             f" WHERE document_id IN ({','.join('?' * len(docs))}) ORDER BY document_id, ordinal",
             [doc["id"] for doc in docs],
         )
-        for n, (doc_id, text, surface, stem) in enumerate(passages, 1):
+        for n, (doc_id, passage_id, text, surface, stem) in enumerate(passages, 1):
             topics = index.matches(PassageKeys.of(surface.split(), stem.split()))
             if topics:
                 hits[doc_id].append((text, topics))
+                for topic in topics:
+                    first.setdefault((topic, doc_id), passage_id)
             if n % 64 == 0:
                 await asyncio.sleep(0)  # a batch may be writing: let it send its next statement
         alerts = []
@@ -404,7 +477,7 @@ class PushStore:
                     audiences[i].language, doc["id"], doc["title"], doc["outlet"], queries, passage
                 )
                 alerts.append((i, alert))
-        return alerts
+        return alerts, [(topic, doc, passage) for (topic, doc), passage in first.items()]
 
     async def _rows_in(self, sql: str, ids: set[int]) -> list[aiosqlite.Row]:
         """Run sql, whose `{}` takes the placeholders, for ids 500 at a time (SQLite's limit)."""
@@ -412,7 +485,7 @@ class PushStore:
         rows: list[aiosqlite.Row] = []
         for i in range(0, len(ordered), 500):
             chunk = ordered[i : i + 500]
-            rows += await self._conn.execute_fetchall(sql.format(",".join("?" * len(chunk))), chunk)
+            rows += await self._read.execute_fetchall(sql.format(",".join("?" * len(chunk))), chunk)
         return rows
 
     async def _chats(self, ids: set[int]) -> dict[int, Chat]:
@@ -426,59 +499,48 @@ class PushStore:
 
     async def digest_chats(self) -> list[Chat]:
         """Return active chats that chose a digest time."""
-        async with self._conn.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT id FROM chats WHERE digest_time IS NOT NULL AND active = 1"
-        ) as cur:
-            ids = [row[0] for row in await cur.fetchall()]
+        )
+        ids = [row[0] for row in rows]
         chats = await self._chats(set(ids))
         return [chats[i] for i in ids if i in chats]
 
-    async def digest_items(self, chat: Chat, since: str, limit: int) -> list[DigestItem]:
-        """Return documents ingested after since that match the chat's subscriptions."""
-        async with self._conn.execute(
-            "SELECT id, title, outlet FROM documents WHERE ingested_at > ? ORDER BY id",
-            (since,),
-        ) as cur:
-            docs = list(await cur.fetchall())
-        if not docs:
-            return []
-        subs = await self.subscriptions(chat.id)
-        if not subs:
-            items = []
-            for doc in docs[-limit:][::-1]:
-                async with self._conn.execute(
-                    "SELECT text FROM passages WHERE document_id = ? ORDER BY ordinal LIMIT 1",
-                    (doc["id"],),
-                ) as cur:
-                    row = await cur.fetchone()
-                items.append(
-                    DigestItem(doc["id"], doc["title"], doc["outlet"], row[0] if row else "", 0)
-                )
-            return items
-        index = TopicIndex()
-        for (plan,) in await self._conn.execute_fetchall(
-            "SELECT plan FROM subscriptions WHERE chat_id = ?", (chat.id,)
-        ):
-            index.add(plan)
-        by_doc = {d["id"]: d for d in docs}
-        best: dict[int, tuple[int, str]] = {}
-        async with self._conn.execute(
-            "SELECT document_id, text, surface, stem FROM passages"
-            f" WHERE document_id IN ({','.join('?' * len(docs))})",
-            tuple(by_doc),
-        ) as cur:
-            async for doc_id, text, surface, stem in cur:
-                n = len(index.matches(PassageKeys.of(surface.split(), stem.split())))
-                if n and n > best.get(doc_id, (0, ""))[0]:
-                    best[doc_id] = (n, text)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[0]))[:limit]
-        return [
-            DigestItem(d, by_doc[d]["title"], by_doc[d]["outlet"], text, n)
-            for d, (n, text) in ranked
-        ]
+    async def digest_items(self, chat: Chat, limit: int, since_doc: int | None = None) -> Digest:
+        """Return what matched the chat's subscriptions after its last digest, best first.
+
+        Matching records the topics each new document met, so this reads an index range per
+        subscription, whatever the size of the archive. A chat without subscriptions gets the
+        latest documents.
+        """
+        since = chat.digest_doc if since_doc is None else since_doc
+        through = int(await self._state("matched_doc", "0"))
+        rows = await self._read.execute_fetchall(
+            "SELECT d.id, d.title, d.outlet, coalesce(p.text, ''), m.n FROM ("
+            "  SELECT t.doc_id, count(DISTINCT t.topic) AS n, min(t.passage_id) AS passage_id"
+            "  FROM subscriptions s JOIN topic_matches t ON t.topic = s.plan"
+            "  WHERE s.chat_id = ? AND t.doc_id > ? AND t.doc_id <= ?"
+            "  GROUP BY t.doc_id ORDER BY n DESC, t.doc_id DESC LIMIT ?) m"
+            " JOIN documents d ON d.id = m.doc_id LEFT JOIN passages p ON p.id = m.passage_id"
+            " ORDER BY m.n DESC, d.id DESC",
+            (chat.id, since, through, limit),
+        )
+        if not rows and not await self.subscriptions(chat.id):
+            rows = await self._read.execute_fetchall(
+                "SELECT d.id, d.title, d.outlet, coalesce((SELECT text FROM passages"
+                "  WHERE document_id = d.id ORDER BY ordinal LIMIT 1), ''), 0"
+                " FROM documents d WHERE d.id > ? AND d.id <= ? ORDER BY d.id DESC LIMIT ?",
+                (since, through, limit),
+            )
+        return Digest(tuple(DigestItem(*row) for row in rows), max(since, through))
 
     async def enqueue_digest(
-        self, chat: Chat, occurrence: datetime, rendered: Rendered | None, now: datetime
+        self,
+        chat: Chat,
+        occurrence: datetime,
+        rendered: Rendered | None,
+        through_doc: int,
+        now: datetime,
     ) -> bool:
         """Write a digest (if any) and move the chat's digest mark, in one transaction."""
         written = False
@@ -500,6 +562,8 @@ class PushStore:
                 )
                 written = cur.rowcount > 0
             await conn.execute(
-                "UPDATE chats SET last_digest_at = ? WHERE id = ?", (iso(occurrence), chat.id)
+                "UPDATE chats SET last_digest_at = ?, digest_doc = max(digest_doc, ?)"
+                " WHERE id = ?",
+                (iso(occurrence), through_doc, chat.id),
             )
         return written

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
 from storage.analysis import light_stem, tokens, word_spans
 from storage.cleaning import CleanArticle, clean_article
+from storage.db import WRITE_WAIT_S, Database
 from storage.files import BadFile, decode_article, iter_article_files, read_files
 from storage.lexicon import load_lexicon
 from storage.models import (
@@ -48,10 +46,8 @@ COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
 INGEST_BATCH = 256
 SNIPPET_WIDTH = 320
-CACHE_KIB = 64 * 1024  # SQLite page cache of the connection
 PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
 MAX_SUGGESTION_TOKENS = 6
-_MIGRATION_RE = re.compile(r"^(\d{4})_.+\.sql$")
 
 
 def _now() -> str:
@@ -84,6 +80,21 @@ def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
     return list({row[0]: row for row in rows}.values())
 
 
+def _build_vocabulary(
+    terms: Iterable[aiosqlite.Row], totals: dict[str, int], prepare: bool
+) -> Vocabulary:
+    """Return the vocabulary of the term counts, with its lookup indexes if asked."""
+    vocab = Vocabulary()
+    tables = {c.value: vocab.df[c] for c in Column}
+    for col, term, df in terms:
+        tables[col][term] = df
+    vocab.passages = totals.get("passages", 0)
+    vocab.avg_len = totals.get("surface_tokens", 0) / vocab.passages if vocab.passages else 1.0
+    if prepare:
+        vocab.prepare()
+    return vocab
+
+
 def _added_counts(batch: list[_Analysed]) -> TermCounts:
     """Count the terms of the passages a batch adds."""
     counts = TermCounts()
@@ -94,98 +105,54 @@ def _added_counts(batch: list[_Analysed]) -> TermCounts:
 class Store(PushStore, OutboxStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, stemmer: Stemmer) -> None:
-        self._conn = conn
+    def __init__(self, db: Database, path: str, stemmer: Stemmer) -> None:
+        self._db = db
+        self._conn = db.writer  # writes, inside `_transaction()`
         self._stem = stemmer
         self.path = path
-        self._write_lock = asyncio.Lock()
         self._vocab: Vocabulary | None = None
         self._vocab_lock = asyncio.Lock()
-        self._vocab_version: tuple[int, int] | None = None
-        self._doc_changes = 0  # our own document writes; PRAGMA data_version sees others'
+        self._vocab_version: str | None = None
+        self._prepare_vocab = False  # a running bot builds lookup indexes with each load
         # Paging repeats a query and popular queries recur: their plans are kept.
         self._plans: dict[str, Plan] = {}
         self._plans_for: Vocabulary | None = None
         self._known_active: set[int] = set()
+        self._match_lock = asyncio.Lock()
+        self._doc_changes = 0
 
     @classmethod
     async def open(
-        cls, path: str | Path, seeds: Path | None = None, stemmer: Stemmer = light_stem
+        cls,
+        path: str | Path,
+        seeds: Path | None = None,
+        stemmer: Stemmer = light_stem,
+        write_wait_s: float = WRITE_WAIT_S,
     ) -> Store:
         """Open (creating and migrating) the database; fill it from seeds when empty."""
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "journal_mode = WAL",
-            "foreign_keys = ON",
-            "busy_timeout = 10000",
-            "synchronous = NORMAL",
-            # SQLite's default page cache is 2 MiB; FTS5 posting lists and the outbox indexes
-            # of a large archive then come from the OS page by page (p99 at 100k documents:
-            # 160-190 ms with 2 MiB, 22 ms with 64 MiB; the process peak grew by 64 MiB).
-            f"cache_size = -{CACHE_KIB}",
-        ):
-            await conn.execute(f"PRAGMA {pragma}")
-        store = cls(conn, str(path), stemmer)
+        db = await Database.open(str(path), write_wait_s=write_wait_s)
+        store = cls(db, str(path), stemmer)
         try:
-            await store._migrate()
             empty = not await store.document_count()
             if empty and seeds is not None and await asyncio.to_thread(Path.is_dir, seeds):
                 await store.ingest([seeds])
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
         return store
 
     async def close(self) -> None:
-        """Close the connection."""
-        await self._conn.close()
+        """Close the connections."""
+        await self._db.close()
 
-    # --- schema -------------------------------------------------------------------------
+    @property
+    def busy_retries(self) -> int:
+        """Return how many writes found the file locked by another process and tried again."""
+        return self._db.busy_retries
 
     async def schema_version(self) -> int:
         """Return the highest applied migration."""
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        async with self._conn.execute("SELECT max(version) FROM schema_migrations") as cur:
-            row = await cur.fetchone()
-        return int(row[0] or 0) if row else 0
-
-    async def _migrate(self) -> None:
-        current = await self.schema_version()
-        folder = resources.files("storage").joinpath("migrations")
-        scripts = sorted(
-            (int(m.group(1)), f.name, f.read_text(encoding="utf-8"))
-            for f in folder.iterdir()
-            if (m := _MIGRATION_RE.match(f.name))
-        )
-        for version, name, sql in scripts:
-            if version <= current:
-                continue
-            # One transaction per migration, recorded in the same transaction.
-            record = (
-                "INSERT INTO schema_migrations (version, name, applied_at) "
-                f"VALUES ({version}, '{name}', '{_now()}');"
-            )
-            try:
-                await self._conn.executescript(f"BEGIN;\n{sql}\n{record}\nCOMMIT;")
-            except Exception:
-                if self._conn.in_transaction:
-                    await self._conn.rollback()
-                raise
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.rollback()
-                raise
-            await self._conn.commit()
+        return await self._db.schema_version()
 
     # --- ingestion ----------------------------------------------------------------------
 
@@ -369,14 +336,14 @@ class Store(PushStore, OutboxStore):
 
     async def document_count(self) -> int:
         """Return the number of documents."""
-        async with self._conn.execute("SELECT count(*) FROM documents") as cur:
+        async with self._read.execute("SELECT count(*) FROM documents") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
     async def document(self, key: str | int) -> Document | None:
         """Return one document by key, or by id when given an int."""
         column = "id" if isinstance(key, int) else "key"
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at"
             f" FROM documents WHERE {column} = ?",
             (key,),
@@ -386,7 +353,7 @@ class Store(PushStore, OutboxStore):
 
     async def latest(self, limit: int = 10, offset: int = 0) -> list[DocumentSummary]:
         """Return the most recently ingested documents."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT id, key, title, outlet, ingested_at FROM documents"
             " ORDER BY ingested_at DESC, id DESC LIMIT ? OFFSET ?",
             (limit, offset),
@@ -395,7 +362,7 @@ class Store(PushStore, OutboxStore):
 
     async def outlets(self) -> list[OutletCount]:
         """Return the outlets in the archive with their article counts."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT outlet, count(*) FROM documents WHERE outlet IS NOT NULL"
             " GROUP BY outlet ORDER BY count(*) DESC, outlet"
         ) as cur:
@@ -404,10 +371,10 @@ class Store(PushStore, OutboxStore):
     async def remember_query(self, text: str) -> int:
         """Return a stable id for a query text, storing it if new."""
         # A query seen before costs a read, not a write.
-        rows = await self._conn.execute_fetchall("SELECT id FROM queries WHERE text = ?", (text,))
+        rows = await self._read.execute_fetchall("SELECT id FROM queries WHERE text = ?", (text,))
         if not rows:
-            async with self._write_lock:  # one statement, outside any open transaction
-                rows = await self._conn.execute_fetchall(
+            async with self._transaction() as conn:
+                rows = await conn.execute_fetchall(
                     "INSERT INTO queries (text, last_used) VALUES (?, ?)"
                     " ON CONFLICT (text) DO UPDATE SET last_used = excluded.last_used"
                     " RETURNING id",
@@ -417,7 +384,7 @@ class Store(PushStore, OutboxStore):
 
     async def recall_query(self, query_id: int) -> str | None:
         """Return the query text stored under an id."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._read.execute_fetchall(
             "SELECT text FROM queries WHERE id = ?", (query_id,)
         )
         return next((str(row[0]) for row in rows), None)
@@ -434,7 +401,7 @@ class Store(PushStore, OutboxStore):
 
     async def _original_word(self, term: str) -> str | None:
         """Return the word as an article spells it (hamza, ta marbuta) for an indexed term."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT p.text FROM passages_fts f JOIN passages p ON p.id = f.rowid"
             " WHERE passages_fts MATCH ? LIMIT 1",
             (Alternative(Column.SURFACE, (term,), Kind.SURFACE).fts(),),
@@ -459,14 +426,14 @@ class Store(PushStore, OutboxStore):
 
     async def all_passages(self) -> list[str]:
         """Return the original text of every passage, in document order."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT text FROM passages ORDER BY document_id, ordinal"
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
     async def stats(self) -> Stats:
         """Return the size of the archive."""
-        async with self._conn.execute(
+        async with self._read.execute(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages),"
             " (SELECT count(DISTINCT outlet) FROM documents),"
             " (SELECT max(finished_at) FROM ingest_runs)"
@@ -479,9 +446,16 @@ class Store(PushStore, OutboxStore):
         return Stats(row[0], row[1], row[2], self.path, size, row[3])
 
     async def _vocabulary(self) -> Vocabulary:
-        rows = await self._conn.execute_fetchall("PRAGMA data_version")
-        version = (int(next(iter(rows))[0]), self._doc_changes)
-        if self._vocab is not None and version == self._vocab_version:
+        # Triggers count every change of documents (migration 8): outbox and chat writes,
+        # which are far more frequent, do not make searches reload the vocabulary.
+        rows = await self._read.execute_fetchall(
+            "SELECT value FROM state WHERE key = 'doc_version'"
+        )
+        version = str(next(iter(rows))[0]) if rows else "0"
+        # While a newer vocabulary loads, searches go on with the one they have.
+        if self._vocab is not None and (
+            version == self._vocab_version or self._vocab_lock.locked()
+        ):
             return self._vocab
         async with self._vocab_lock:  # many searches arriving at once load it once
             if self._vocab is not None and version == self._vocab_version:
@@ -492,22 +466,21 @@ class Store(PushStore, OutboxStore):
 
     async def warm_up(self) -> None:
         """Load the vocabulary and its indexes, so that the first search pays nothing."""
-        (await self._vocabulary()).prepare()
+        # From now on every reload builds the indexes too, off the event loop.
+        self._prepare_vocab = True
+        vocab = await self._vocabulary()
+        await asyncio.to_thread(vocab.prepare)
 
     async def _load_vocabulary(self) -> Vocabulary:
-        vocab = Vocabulary()
-        tables = {c.value: vocab.df[c] for c in Column}
-        for col, term, df in await self._conn.execute_fetchall("SELECT col, term, df FROM terms"):
-            tables[col][term] = df
+        terms = await self._read.execute_fetchall("SELECT col, term, df FROM terms")
         totals = {
             key: int(value)
-            for key, value in await self._conn.execute_fetchall(
+            for key, value in await self._read.execute_fetchall(
                 "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
             )
         }
-        vocab.passages = totals.get("passages", 0)
-        vocab.avg_len = totals.get("surface_tokens", 0) / vocab.passages if vocab.passages else 1.0
-        return vocab
+        # Hundreds of thousands of terms and their lookup indexes: built off the event loop.
+        return await asyncio.to_thread(_build_vocabulary, terms, totals, self._prepare_vocab)
 
     async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
         """Return ranked passages answering the query; never raises on user input."""
@@ -532,7 +505,7 @@ class Store(PushStore, OutboxStore):
         # would read every matching passage.
         order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "rowid DESC"
         # One round trip to the connection's thread (execute + fetchall + close would be three).
-        rows = await self._conn.execute_fetchall(
+        rows = await self._read.execute_fetchall(
             "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
             f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
             f" ORDER BY {order} LIMIT ?) f"
@@ -643,7 +616,7 @@ class Store(PushStore, OutboxStore):
         """Read the passages and documents of the final results and mark their snippets."""
         if not chosen:
             return []
-        found = await self._conn.execute_fetchall(
+        found = await self._read.execute_fetchall(
             "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet FROM passages p"
             " JOIN documents d ON d.id = p.document_id"
             f" WHERE p.id IN ({','.join('?' * len(chosen))})",

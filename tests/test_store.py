@@ -9,10 +9,16 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.db import Database
 from storage.files import READ_CHUNK
 from storage.models import Outcome, PushKind
 from storage.store import Store
+from storage.timestamps import iso
 from tests.conftest import SEEDS
+
+LATEST_MIGRATION = max(
+    int(p.name[:4]) for p in (Path(__file__).parent.parent / "storage/migrations").glob("*.sql")
+)
 
 
 async def _fts_count(store: Store, term: str) -> int:
@@ -31,7 +37,7 @@ async def _fts_count(store: Store, term: str) -> int:
 async def test_seed_build_and_migrations(store: Store) -> None:
     stats = await store.stats()
     assert (stats.documents, stats.passages) == (5, 55)
-    assert await store.schema_version() == 6
+    assert await store.schema_version() == LATEST_MIGRATION
     doc = await store.document("004_e7ca63b51393100c")
     assert doc is not None and doc.outlet == "راديو ألوان"
     assert len(doc.sha256) == 64
@@ -43,7 +49,7 @@ async def test_reopen_does_not_reapply(tmp_path: Path) -> None:
     s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
     try:
         assert (await s.stats()).documents == 5
-        assert await s.schema_version() == 6
+        assert await s.schema_version() == LATEST_MIGRATION
     finally:
         await s.close()
 
@@ -157,29 +163,30 @@ async def test_terms_migration_counts_an_existing_archive(tmp_path: Path) -> Non
     async with aiosqlite.connect(tmp_path / "old.db") as conn:
         await conn.execute("DROP TABLE terms")
         await conn.execute("DELETE FROM state WHERE key IN ('passages', 'surface_tokens')")
-        await conn.execute("DELETE FROM schema_migrations WHERE version >= 5")
+        await conn.execute("DELETE FROM schema_migrations WHERE version = 5")
         await conn.commit()
     s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
     try:
         kept, truth = await _counts(s)
-        assert kept == truth and await s.schema_version() == 6
+        assert kept == truth and await s.schema_version() == LATEST_MIGRATION
     finally:
         await s.close()
 
 
 async def test_outbox_rebuild_keeps_pending_pushes(tmp_path: Path) -> None:
+    # An archive built by a release before migration 6, holding pushes, is upgraded.
+    db = await Database.open(str(tmp_path / "old.db"), upto=5)
+    at = iso(datetime(2026, 11, 22, tzinfo=UTC))
+    await db.writer.executemany(
+        "INSERT INTO outbox (idempotency_key, chat_id, kind, text, not_before, created_at)"
+        " VALUES (?, ?, 'broadcast', ?, ?, ?)",
+        [(f"broadcast:{i}:x", i, f"نص {i}", at, at) for i in range(3)],
+    )
+    await db.close()
     s = await Store.open(tmp_path / "old.db")
     at = datetime(2026, 11, 22, tzinfo=UTC)
-    for i in range(3):
-        await s.enqueue(f"broadcast:{i}:x", i, PushKind.BROADCAST, f"نص {i}", None, at, at)
-    await s.close()
-    # Migration 6 rebuilds the outbox table; run it again over rows, as an upgrade would.
-    async with aiosqlite.connect(tmp_path / "old.db") as conn:
-        await conn.execute("DELETE FROM schema_migrations WHERE version = 6")
-        await conn.commit()
-    s = await Store.open(tmp_path / "old.db")
     try:
-        assert await s.schema_version() == 6
+        assert await s.schema_version() == LATEST_MIGRATION
         due = await s.claim_due(at, 10)
         assert [(p.key, p.chat_id, p.text) for p in due] == [
             (f"broadcast:{i}:x", i, f"نص {i}") for i in range(3)
