@@ -100,6 +100,7 @@ class _Run:
 
     known: dict[str, _Known]
     gone: dict[str, _Known]  # by key: documents of walked folders whose file is not there
+    by_digest: dict[str, list[_Known]]
     seen: set[str] = field(default_factory=set)  # keys met in this run
 
     @classmethod
@@ -112,13 +113,23 @@ class _Run:
             for key, doc in known.items()
             if doc.root in found.roots and key not in present
         }
-        return cls(known, gone)
+        by_digest: dict[str, list[_Known]] = {}
+        for doc in known.values():
+            by_digest.setdefault(doc.sha256, []).append(doc)
+        return cls(known, gone, by_digest)
 
     def renamed(self, digest: str) -> _Known | None:
         """Claim a gone document with this content: its file was renamed."""
-        for key, doc in self.gone.items():
-            if doc.sha256 == digest:
-                return self.gone.pop(key)
+        for doc in self.by_digest.get(digest, ()):
+            if self.gone.pop(doc.key, None):
+                return doc
+        return None
+
+    def same_file(self, digest: str, path: Path) -> _Known | None:
+        """Find the document read from this very file under another key (another root)."""
+        for doc in self.by_digest.get(digest, ()):
+            if Path(doc.source_path).resolve() == path.resolve():
+                return doc
         return None
 
 
@@ -234,6 +245,11 @@ class IngestStore:
                 read += len(raw)
                 digest = hashlib.sha256(raw).hexdigest()
                 doc = known if known is not None else (run.renamed(digest) if first else None)
+                if doc is None and (same := run.same_file(digest, f.path)):
+                    # A subfolder of an ingested folder, or a file of it named alone, is
+                    # ingested again under a shorter key: one file stays one document.
+                    out.results.append(FileResult(str(f.path), Outcome.UNCHANGED, same.key))
+                    continue
                 if doc is not None and doc.sha256 == digest:
                     source = str(f.path)
                     renamed_from = None if doc.key == f.key else doc.key

@@ -295,3 +295,14 @@ def test_cli_remove(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "004_e7ca63b51393100c" in proc.stderr
     assert "documents  4" in cli(["stats"], db).stdout
+
+
+async def test_one_file_reached_from_two_roots_is_one_document(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    inner = write(tmp_path / "in" / "sub" / "k.txt", "حلب")
+    await empty_store.ingest([tmp_path / "in"])
+    for named in (tmp_path / "in" / "sub", inner):
+        report = await empty_store.ingest([named])
+        assert outcomes(report) == [("sub/k", Outcome.UNCHANGED)]
+    assert (await empty_store.stats()).documents == 1
