@@ -186,20 +186,28 @@ class IngestStore:
         touches: list[_Touch] = []
         writing: asyncio.Task[None] | None = None
         i = 0
-        while i < len(found.files):
-            examined = await asyncio.to_thread(self._examine, run, found.files, i, len(results))
-            i = examined.next
-            results += examined.results
-            batch += examined.analysed
-            touches += examined.touches
-            if len(batch) >= INGEST_BATCH:
-                counts = await asyncio.to_thread(_added_counts, batch)
-                if writing:
-                    await writing
-                writing = asyncio.create_task(
-                    self._write_documents(batch, counts, results, touches)
+        try:
+            while i < len(found.files):
+                examined = await asyncio.to_thread(
+                    self._examine, run, found.files, i, len(results)
                 )
-                batch, touches = [], []
+                i = examined.next
+                results += examined.results
+                batch += examined.analysed
+                touches += examined.touches
+                if len(batch) >= INGEST_BATCH:
+                    counts = await asyncio.to_thread(_added_counts, batch)
+                    if writing:
+                        await writing
+                    writing = asyncio.create_task(
+                        self._write_documents(batch, counts, results, touches)
+                    )
+                    batch, touches = [], []
+        except BaseException:
+            if writing:  # its transaction rolls back; the error to report is this one
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+            raise
         if writing:
             await writing
         if batch or touches:
@@ -221,9 +229,8 @@ class IngestStore:
         """Read, hash and analyse files from start on, a chunk at a time (worker thread)."""
         out = _Examined(start)
         read = 0
-        for f in files[start:]:
-            if len(out.results) >= READ_CHUNK or read >= READ_CHUNK_BYTES:
-                break
+        while out.next < len(files) and len(out.results) < READ_CHUNK and read < READ_CHUNK_BYTES:
+            f = files[out.next]
             out.next += 1
             here = slot + len(out.results)
             known = run.known.get(f.key)
@@ -253,9 +260,15 @@ class IngestStore:
                 if doc is not None and doc.sha256 == digest:
                     source = str(f.path)
                     renamed_from = None if doc.key == f.key else doc.key
-                    out.touches.append(
-                        _Touch(here, doc.id, digest, f.key, source, meta, renamed_from)
-                    )
+                    if renamed_from or (source, *meta) != (
+                        doc.source_path,
+                        doc.root,
+                        doc.size,
+                        doc.mtime_ns,
+                    ):
+                        out.touches.append(
+                            _Touch(here, doc.id, digest, f.key, source, meta, renamed_from)
+                        )
                     outcome = Outcome.RENAMED if renamed_from else Outcome.UNCHANGED
                     reason = f"was {renamed_from}" if renamed_from else None
                     out.results.append(FileResult(source, outcome, f.key, reason))
