@@ -19,9 +19,9 @@ READ_CHUNK_BYTES = 16 * 1024 * 1024  # and at most this much read per hop
 SUFFIX = ".txt"  # of article files found in folders, in any case
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below space, except \t \n \f \r
 _ARABIC_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-# A file named directly or found in a folder, not decoded: reported, never read.
-_KINDS = {stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket", stat.S_IFCHR: "device"}
-_KINDS[stat.S_IFBLK] = "device"
+_KINDS = {stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket"} | dict.fromkeys(
+    (stat.S_IFCHR, stat.S_IFBLK), "device"
+)
 UTF8 = "UTF-8"
 
 
@@ -56,7 +56,7 @@ def _strip_suffix(name: str) -> str:
 def article_key(path: Path, root: Path | None) -> str:
     """Return a document's key: its path under root without .txt, or a lone file's stem."""
     if root is None:
-        return _strip_suffix(path.name) if path.name.lower().endswith(SUFFIX) else path.stem
+        return path.stem
     return _strip_suffix(path.relative_to(root).as_posix())
 
 

@@ -14,7 +14,7 @@ import aiosqlite
 import pytest
 
 import storage.ingest
-from storage.files import decode_article
+from storage.files import article_key, decode_article
 from storage.models import IngestReport, Outcome
 from storage.store import Store
 from tests.conftest import ROOT, SEEDS
@@ -54,6 +54,22 @@ async def test_same_name_in_two_folders_is_two_documents(
     assert [h.doc for h in await empty_store.search("حلب")] == ["b/k"]
     again = await empty_store.ingest([tmp_path / "in"])
     assert outcomes(again) == [("a/k", Outcome.UNCHANGED), ("b/k", Outcome.UNCHANGED)]
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "key"),
+    [
+        ("seeds/000_x.txt", "seeds", "000_x"),
+        ("in/a/k.txt", "in", "a/k"),
+        ("in/A.TXT", "in", "A"),
+        ("in/sub.txt/b.Txt", "in", "sub.txt/b"),
+        ("in/خبر عاجل.txt", "in", "خبر عاجل"),
+        ("elsewhere/000_x.txt", None, "000_x"),
+        ("notes.v2.TXT", None, "notes.v2"),
+    ],
+)
+def test_article_key(path: str, root: str | None, key: str) -> None:
+    assert article_key(Path(path), Path(root) if root else None) == key
 
 
 async def test_seed_keys_stay_their_file_stems(store: Store) -> None:
