@@ -1,4 +1,4 @@
-"""Command-line commands: search, ingest, stats."""
+"""Command-line commands: search, ingest, remove, stats."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--stdin", action="store_true", help="read one query per line")
     ingest = sub.add_parser("ingest", help="add or update articles (.txt files or folders)")
     ingest.add_argument("paths", nargs="*", type=Path)
+    remove = sub.add_parser("remove", help="remove one document by its key")
+    remove.add_argument("key")
     sub.add_parser("stats", help="show the size of the archive")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("chat", help="talk to the bot in this terminal, no token needed")
@@ -85,6 +87,14 @@ async def _ingest(store: Store, args: argparse.Namespace, settings: Settings) ->
     return 1 if report.count(Outcome.FAILED) else 0
 
 
+async def _remove(store: Store, key: str) -> int:
+    if await store.remove_document(key):
+        print(f"removed {key}")
+        return 0
+    print(f"furat: no document has the key {key!r}", file=sys.stderr)
+    return 1
+
+
 async def _stats(store: Store) -> int:
     s = await store.stats()
     print(f"documents  {s.documents}\npassages   {s.passages}\noutlets    {s.outlets}")
@@ -94,14 +104,16 @@ async def _stats(store: Store) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    # An explicit ingest decides what goes in, so it skips the embedded seed build.
-    seeds = None if args.command == "ingest" else settings.seeds
+    # An explicit ingest or removal decides what is in, so it skips the embedded seed build.
+    seeds = None if args.command in ("ingest", "remove") else settings.seeds
     store = await Store.open(settings.db_path, seeds=seeds)
     try:
         if args.command == "search":
             return await _search(store, args)
         if args.command == "ingest":
             return await _ingest(store, args, settings)
+        if args.command == "remove":
+            return await _remove(store, args.key)
         return await _stats(store)
     finally:
         await store.close()

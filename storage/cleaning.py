@@ -13,6 +13,7 @@ _HASHTAG_RE = re.compile(r"#[^\W_]\w*")
 # Only runs that need rewriting match: a single space between words is left as it is.
 _SPACES_RE = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")
 _LINE_END_RE = re.compile(r"[.!?؟…:][\"'”»)]*$")
+_SENTENCE_LINE_RE = re.compile(r"[.!?؟][\"'”»)]*$")
 HEADLINE_MAX_WORDS = 20
 TITLE_MAX_WORDS = 12
 
@@ -26,6 +27,7 @@ class Rules:
     outlet_line: tuple[re.Pattern[str], ...]
     dateline: tuple[re.Pattern[str], ...]
     hashtag_line_min: int
+    hashtag_line_share: float
     max_passage_chars: int
 
 
@@ -45,6 +47,7 @@ class CleanArticle:
     title: str
     outlet: str | None
     passages: tuple[Passage, ...]
+    title_in_text: bool = False  # the title was cut from the first passage, not taken out
 
     @property
     def text(self) -> str:
@@ -66,6 +69,7 @@ def load_rules() -> Rules:
         outlet_line=compile_all("outlet_line"),
         dateline=compile_all("dateline"),
         hashtag_line_min=int(raw["hashtag_line_min"]),
+        hashtag_line_share=float(raw["hashtag_line_share"]),
         max_passage_chars=int(raw["max_passage_chars"]),
     )
 
@@ -88,6 +92,14 @@ def _paragraphs(text: str) -> list[str]:
         if current:
             paragraphs.append(current)
     return paragraphs
+
+
+def _hashtag_line(rules: Rules, line: str) -> bool:
+    """Tell whether hashtags make most of a line: a "related stories" line, not prose."""
+    tags = _HASHTAG_RE.findall(line)
+    if len(tags) < rules.hashtag_line_min:
+        return False
+    return sum(map(len, tags)) >= rules.hashtag_line_share * len(line.replace(" ", ""))
 
 
 def _matches(patterns: tuple[re.Pattern[str], ...], line: str) -> bool:
@@ -131,15 +143,20 @@ def clean_article(raw: str, rules: Rules | None = None) -> CleanArticle:
     """Extract title, outlet and passages from an article's raw text."""
     rules = rules or load_rules()
     lines = [line for line in _paragraphs(raw) if not _matches(rules.drop, line)]
-    lines = [line for line in lines if len(_HASHTAG_RE.findall(line)) < rules.hashtag_line_min]
+    lines = [line for line in lines if not _hashtag_line(rules, line)]
     if len(lines) > 1 and _matches(rules.section, lines[0]):
         lines = lines[1:]
 
     title = ""
+    # A short first line is the headline, unless it ends a sentence and is not repeated as
+    # headlines are: then it is a short paragraph, which stays searchable (the title is cut
+    # from it below).
     if lines and len(lines[0].split()) <= HEADLINE_MAX_WORDS and len(lines) > 1:
-        title = lines.pop(0).rstrip(".")
-        while lines and lines[0].rstrip(".") == title:
-            lines.pop(0)
+        head = lines[0].rstrip(".")
+        if not _SENTENCE_LINE_RE.search(lines[0]) or lines[1].rstrip(".") == head:
+            title = head
+            while lines and lines[0].rstrip(".") == title:
+                lines.pop(0)
 
     outlet = None
     for i, line in enumerate(lines[:2]):
@@ -157,6 +174,6 @@ def clean_article(raw: str, rules: Rules | None = None) -> CleanArticle:
         for piece in split_long(paragraph, rules.max_passage_chars):
             passages.append(Passage(len(passages), piece, offset))
             offset += len(piece) + 2
-    if not title and passages:
-        title = _derived_title(passages[0].text)
-    return CleanArticle(title=title, outlet=outlet, passages=tuple(passages))
+    if title or not passages:
+        return CleanArticle(title, outlet, tuple(passages))
+    return CleanArticle(_derived_title(passages[0].text), outlet, tuple(passages), True)

@@ -13,6 +13,11 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+    RENAMED = "renamed"  # the file of a document moved: its key follows
+    REMOVED = "removed"  # the file of a document left the folder it was ingested from
+
+
+_RARE = (Outcome.RENAMED, Outcome.REMOVED)  # in a run's tally only when they happened
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ class IngestReport:
 
     def summary(self) -> str:
         """Return the one-line tally printed after a run."""
-        return ", ".join(f"{self.count(o)} {o.value}" for o in Outcome)
+        shown = [o for o in Outcome if o not in _RARE or self.count(o)]
+        return ", ".join(f"{self.count(o)} {o.value}" for o in shown)
 
 
 @dataclass(frozen=True)

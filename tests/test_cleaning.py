@@ -96,10 +96,56 @@ def test_repeated_headline_and_section_label_dropped() -> None:
     assert [p.text for p in article.passages] == ["النص الأول للخبر.", "النص الثاني."]
 
 
-def test_hashtag_line_dropped_but_single_hashtag_kept() -> None:
-    raw = "العنوان\n\nفقرة فيها #وسم واحد.\n\nأخبار #أ و #ب ذات صلة"
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("فقرة فيها #وسم واحد.", True),
+        ("#سوريا #حلب #إدلب", False),
+        ("الوسوم: #الجبهة_الجنوبية #تنظيم_الدولة", False),
+        # Prose citing hashtags is report text, even with two or more of them.
+        ("وانتشر وسما #أنقذوا_حلب و #حلب_تحترق على مواقع التواصل بعد قصف المدينة أمس.", True),
+        ("أطلق ناشطون حملة بعنوان #لا_للحرب و #أوقفوا_القصف وشارك فيها آلاف من المدينة.", True),
+    ],
+)
+def test_hashtag_lines_dropped_and_prose_with_hashtags_kept(line: str, kept: bool) -> None:
+    article = clean_article(f"العنوان\n\nالنص الأول للخبر.\n\n{line}")
+    assert [p.text for p in article.passages][1:] == ([line] if kept else [])
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("شارك على مدى ثلاثة أيام وفد من الوزارة في المؤتمر.", True),
+        ("تابعنا على مدى الساعة لمعرفة آخر التطورات في المدينة.", True),
+        ("شاركها على فيسبوك", False),
+        ("شارك على فيسبوك | تويتر | واتساب", False),
+        ("تابعنا على +", False),
+        ("تابعونا على تلغرام", False),
+        ("Share on Facebook", False),
+        ("شارك", False),
+    ],
+)
+def test_share_lines_are_only_share_furniture(line: str, kept: bool) -> None:
+    article = clean_article(f"العنوان\n\nالنص الأول للخبر.\n\n{line}")
+    assert [p.text for p in article.passages][1:] == ([line] if kept else [])
+
+
+def test_lone_paragraph_citing_hashtags_is_an_article() -> None:
+    line = "وانتشر وسما #أنقذوا_حلب و #حلب_تحترق على مواقع التواصل بعد قصف المدينة أمس."
+    article = clean_article(line)
+    assert [p.text for p in article.passages] == [line]
+
+
+@pytest.mark.parametrize(
+    ("raw", "title", "title_in_text"),
+    [
+        ("عنوان الخبر\n\nالنص الأول للخبر.", "عنوان الخبر", False),
+        ("النص الوحيد للخبر.", "النص الوحيد للخبر", True),
+    ],
+)
+def test_title_says_whether_it_was_taken_out(raw: str, title: str, title_in_text: bool) -> None:
     article = clean_article(raw)
-    assert [p.text for p in article.passages] == ["فقرة فيها #وسم واحد."]
+    assert (article.title, article.title_in_text) == (title, title_in_text)
 
 
 @pytest.mark.parametrize(
