@@ -66,7 +66,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     hit.title,
                     html.unescape(_TAG_RE.sub("", hit.snippet)),
                     f"{passage}\n",
-                    deep_link(username, hit.doc),
+                    deep_link(username, hit.doc_id),
                     lang,
                 )
             )
@@ -78,7 +78,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     doc.title,
                     doc.outlet or "",
                     "",
-                    deep_link(username, doc.key),
+                    deep_link(username, doc.id),
                     lang,
                 )
             )
