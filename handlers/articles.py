@@ -32,7 +32,7 @@ async def _linked(store: Store, payload: str) -> Document | None:
 
 
 async def send_part(
-    update: Update, doc_id: int, part: int, rendered: tuple[list[str], bool], lang: Lang
+    update: Update, doc_id: int, rendered: tuple[list[str], int | None], lang: Lang
 ) -> None:
     """Send one rendered part of an article; a button on its last message continues."""
     chat = update.effective_chat
@@ -40,10 +40,10 @@ async def send_part(
     messages, more = rendered
     for n, text in enumerate(messages, 1):
         markup = None
-        if more and n == len(messages):
+        if more is not None and n == len(messages):
             button = InlineKeyboardButton(
                 t(lang, "more_article"),
-                callback_data=Callback(Action.ARTICLE, doc_id, part + 1).encode(),
+                callback_data=Callback(Action.ARTICLE, doc_id, more).encode(),
             )
             markup = InlineKeyboardMarkup([[button]])
         await chat.send_message(text, reply_markup=markup)
@@ -58,7 +58,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if doc is None:
             await reply(update, t(lang, "article_missing"), lang)
         else:
-            await send_part(update, doc.id, 0, article_part(doc, lang, 0), lang)
+            await send_part(update, doc.id, article_part(doc, lang), lang)
         return
     await reply(update, t(lang, "start"), lang)
 
@@ -126,10 +126,10 @@ async def article_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         raise BadCallback(query.data)
     lang = lang_for(update)
     rendered = article_part(doc, lang, callback.b)
-    if not rendered[0]:  # a part past the end: not a button this bot made
+    if not rendered[0]:  # past the end: not a button this bot made (or the article shrank)
         raise BadCallback(query.data)
     await query.answer()
-    await send_part(update, doc.id, callback.b, rendered, lang)
+    await send_part(update, doc.id, rendered, lang)
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -24,6 +24,8 @@ def _offset(raw: str) -> int:
 
 
 def _shorten(text: str, limit: int) -> str:
+    if len(text) > limit:  # escaping never shortens: the rest could not fit anyway
+        text = text[:limit].rsplit(" ", 1)[0] + "…"
     while utf16_len(html.escape(text)) > limit:
         text = text[: int(len(text) * 0.9)].rsplit(" ", 1)[0] + "…"
     return text

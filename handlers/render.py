@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import islice
 
@@ -77,87 +77,101 @@ def result_cards(hits: list[SearchHit], first: int, lang: Lang) -> str:
     return "\n\n".join(cards)
 
 
-def _split(text: str, separator: re.Pattern[str]) -> Iterator[str]:
-    """Yield the parts of text between separators, found as they are needed."""
+# A piece of text and the offset in the article body just past it.
+Piece = tuple[str, int]
+
+
+def _split(text: str, separator: re.Pattern[str]) -> Iterator[tuple[str, int]]:
+    """Yield (part, its offset) for the parts of text between separators, found as needed."""
     start = 0
     for match in separator.finditer(text):
-        yield text[start : match.start()]
+        yield text[start : match.start()], start
         start = match.end()
-    yield text[start:]
+    yield text[start:], start
 
 
-def _pieces(paragraph: str, limit: int) -> Iterator[str]:
+def _pieces(paragraph: str, limit: int, base: int) -> Iterator[Piece]:
     """Yield one paragraph's raw text in pieces whose escaped HTML fits in limit."""
     # Escaping never shortens text: a paragraph longer than limit is not measured whole.
     if len(paragraph) <= limit and utf16_len(html.escape(paragraph)) <= limit:
-        yield paragraph
+        yield paragraph, base + len(paragraph)
         return
     # A separator is looked for where the first piece must end, not through megabytes.
     separator = next((s for s in (_SENTENCE_RE, _SPACE_RE) if s.search(paragraph, 0, limit)), None)
     if separator is None:  # one enormous word: cut it by characters
         step = max(1, limit // 6)
-        yield from (paragraph[i : i + step] for i in range(0, len(paragraph), step))
+        for i in range(0, len(paragraph), step):
+            yield paragraph[i : i + step], base + min(i + step, len(paragraph))
         return
-    current, size = "", 0  # size: current's escaped length, grown a piece at a time
-    for unit in _split(paragraph, separator):
-        for piece in _pieces(unit, limit):
+    current, size, end = "", 0, base  # size: current's escaped length, grown a piece at a time
+    for unit, offset in _split(paragraph, separator):
+        for piece, piece_end in _pieces(unit, limit, base + offset):
             piece_size = utf16_len(html.escape(piece))
             if current and size + 1 + piece_size <= limit:
-                current, size = f"{current} {piece}", size + 1 + piece_size
+                current, size, end = f"{current} {piece}", size + 1 + piece_size, piece_end
             else:
                 if current:
-                    yield current
-                current, size = piece, piece_size
+                    yield current, end
+                current, size, end = piece, piece_size, piece_end
     if current:
-        yield current
+        yield current, end
+
+
+def _paragraphs(body: str, start: int) -> Iterator[tuple[str, int]]:
+    """Yield (paragraph, its offset) from start on."""
+    while (end := body.find("\n\n", start)) >= 0:
+        yield body[start:end], start
+        start = end + 2
+    yield body[start:], start
 
 
 def packed(
-    header: str, paragraphs: Iterable[str], lang: Lang, limit: int = MESSAGE_LIMIT
-) -> Iterator[str]:
-    """Yield an HTML header and raw paragraphs packed into messages of at most limit units.
+    header: str, body: str, start: int, lang: Lang, limit: int = MESSAGE_LIMIT
+) -> Iterator[Piece]:
+    """Yield (message, body offset past it): an HTML header, then body from start, packed.
 
-    Splits fall between paragraphs, else between sentences, else between words; each piece is
-    escaped on its own, so no split lands inside a tag or an entity. Messages are made as they
-    are taken: reading the first few of a huge article costs only those.
+    Messages hold at most limit units. Splits fall between paragraphs, else between sentences,
+    else between words; each piece is escaped on its own, so no split lands inside a tag or an
+    entity. Messages are made as they are taken: a few of a huge article cost only those.
     """
-    current = finish(header, lang)
-    size = utf16_len(current)
-    for paragraph in paragraphs:
-        for piece in _pieces(paragraph, limit - 4):  # room for "\n\n" and an RLM
+    current = finish(header, lang) if header else ""
+    size, end = utf16_len(current), start
+    for paragraph, offset in _paragraphs(body, start):
+        for piece, piece_end in _pieces(paragraph, limit - 4, offset):  # room: "\n\n", an RLM
             block = finish(html.escape(piece), lang)
             block_size = utf16_len(block)
             if current and size + 2 + block_size <= limit:
-                current, size = f"{current}\n\n{block}", size + 2 + block_size
+                current, size, end = f"{current}\n\n{block}", size + 2 + block_size, piece_end
             else:
                 if current:
-                    yield current
-                current, size = block, block_size
+                    yield current, end
+                current, size, end = block, block_size, piece_end
     if current:
-        yield current
+        yield current, end
 
 
 ARTICLE_PART = 3  # messages sent per tap; a button continues with the next ones
 
 
-def _paragraphs(body: str) -> Iterator[str]:
-    start = 0
-    while (end := body.find("\n\n", start)) >= 0:
-        yield body[start:end]
-        start = end + 2
-    yield body[start:]
+def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], int | None]:
+    """Render a few messages of an article from body offset start; return where more begins.
 
-
-def article_part(doc: Document, lang: Lang, part: int) -> tuple[list[str], bool]:
-    """Render part `part` of an article: at most ARTICLE_PART messages, and whether more follow."""
-    header = f"<b>{html.escape(doc.title)}</b>"
-    if doc.outlet:
-        header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
-    first = part * ARTICLE_PART
-    # One message past the part tells whether there is more, without rendering the rest.
-    messages = packed(header, _paragraphs(doc.body), lang)
-    taken = list(islice(messages, first, first + ARTICLE_PART + 1))
-    return taken[:ARTICLE_PART], len(taken) > ARTICLE_PART
+    The next part starts at an offset, not a part number, so a tap deep into a huge article
+    renders only its own messages.
+    """
+    header = ""
+    if start == 0:
+        header = f"<b>{html.escape(doc.title)}</b>"
+        if doc.outlet:
+            header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
+    while start < len(doc.body) and doc.body[start].isspace():
+        start += 1  # a part ends before the space or blank line that separates it from the next
+    if start >= len(doc.body) and not header:
+        return [], None
+    # One message past the part tells whether there is more.
+    taken = list(islice(packed(header, doc.body, start, lang), ARTICLE_PART + 1))
+    more = len(taken) > ARTICLE_PART
+    return [text for text, _ in taken[:ARTICLE_PART]], taken[ARTICLE_PART - 1][1] if more else None
 
 
 DIGEST_ITEMS = 10

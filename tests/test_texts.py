@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.cli import _print_listing
-from handlers.render import alert_message, digest_message
+from handlers import inline
+from handlers.render import alert_message, digest_message, utf16_len
 from handlers.texts import TEXTS, Lang, counted, lang_of
 from storage.lexicon import load_lexicon
 from storage.models import Chat, SearchHit
 from storage.pushes import AlertMatch, DigestItem
 from storage.query import only_stopwords
-from storage.snippets import mark, matched_spans
+from storage.snippets import MARK_SCAN, mark, matched_spans
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,11 @@ from storage.snippets import mark, matched_spans
         ("&quot;الرقة&quot;", Lang.AR),
         ("<b>Raqqa</b> الرقة", Lang.AR),
         ("Raqqa offensive الرقة", Lang.EN),
+        # Inputs that would make a backtracking pattern take seconds (one did: 22 s).
+        ("@" * 4096, Lang.AR),
+        ("a@" * 2048, Lang.EN),
+        ("a@b." * 1024, Lang.EN),
+        ("<" * 4096, Lang.AR),
     ],
 )
 def test_reply_language_ignores_markup_links_and_mentions(query: str, lang: Lang) -> None:
@@ -128,3 +134,26 @@ def test_plain_listing_prints_text_not_html(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert '"المرصد"' in out and "<داعش> & *الرقة*" in out
     assert "&quot;" not in out and "&lt;" not in out and "&amp;" not in out
+
+
+def test_marking_a_huge_passage_reads_only_its_start() -> None:
+    passage = "قصف على الرقة و " * 400_000  # one 6 MB "sentence", as ingest may keep it
+    spans = matched_spans(passage, {"الرقه"})
+    assert spans and all(end <= MARK_SCAN for _, end in spans)
+    assert "<b>الرقة</b>" in mark(passage, spans, width=320)
+
+
+def test_inline_passage_is_shortened_without_escaping_megabytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    escaped = [0]
+    escape = inline.html.escape
+
+    def counted(text: str, quote: bool = True) -> str:
+        escaped[0] += len(text)
+        return escape(text, quote)
+
+    monkeypatch.setattr(inline.html, "escape", counted)
+    short = inline._shorten("قصف <على> الرقة " * 400_000, inline.MESSAGE_BUDGET)
+    assert utf16_len(escape(short)) <= inline.MESSAGE_BUDGET
+    assert escaped[0] <= 20 * inline.MESSAGE_BUDGET
