@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import re
 import sys
@@ -55,7 +56,7 @@ def _print_listing(query: str, hits: list[SearchHit]) -> None:
         return
     for rank, hit in enumerate(hits, 1):
         outlet = f" — {hit.outlet}" if hit.outlet else ""
-        snippet = _TAG_RE.sub("*", hit.snippet)
+        snippet = html.unescape(_TAG_RE.sub("*", hit.snippet))  # the snippet is HTML
         print(f"{rank}. {hit.title}{outlet}  [{hit.doc} #{hit.ordinal}, {hit.score:.2f}]")
         print(f"   {snippet}\n")
 

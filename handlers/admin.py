@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
-from handlers.texts import t
+from handlers.texts import counted, t
 
 SENDER_KEY = "sender"
 
@@ -41,7 +41,7 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     count = await store_of(context).enqueue_broadcast(html.escape(text), clock_of(context)())
     _wake_sender(context)
-    await reply(update, t(lang, "broadcast_queued", count=count), lang)
+    await reply(update, t(lang, "broadcast_queued", chats=counted(lang, "chats", count)), lang)
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,42 +4,61 @@ from __future__ import annotations
 
 import html
 
-from telegram import LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
-from handlers.callbacks import BadCallback, decode
+from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import lang_for, reply, store_of
-from handlers.render import article_messages
+from handlers.render import article_part
 from handlers.texts import Lang, t
+from storage.models import Document
 from storage.store import Store
 
 DEEP_LINK_PREFIX = "doc_"
 LATEST_COUNT = 10
 
 
-def deep_link(username: str | None, key: str) -> str:
-    """Return the t.me link that opens an article in the bot."""
-    return f"https://t.me/{username}?start={DEEP_LINK_PREFIX}{key}"
+def deep_link(username: str | None, doc_id: int) -> str:
+    """Return the t.me link that opens an article in the bot: `doc_<document id>`."""
+    # Ids are what a start parameter can carry (A-Z a-z 0-9 _ -); file names may not be.
+    return f"https://t.me/{username}?start={DEEP_LINK_PREFIX}{doc_id}"
 
 
-async def send_article(update: Update, store: Store, key: str | int, lang: Lang) -> None:
-    """Send a whole article, split into as many messages as it needs."""
-    doc = await store.document(key)
-    if doc is None:
-        await reply(update, t(lang, "article_missing"), lang)
-        return
+async def _linked(store: Store, payload: str) -> Document | None:
+    """Return the document a deep link names: by id, or by key for links made before ids."""
+    if payload.isdigit() and len(payload) <= 15 and (doc := await store.document(int(payload))):
+        return doc
+    return await store.document(payload)
+
+
+async def send_part(
+    update: Update, doc_id: int, rendered: tuple[list[str], int | None], lang: Lang
+) -> None:
+    """Send one rendered part of an article; a button on its last message continues."""
     chat = update.effective_chat
     assert chat is not None
-    for text in article_messages(doc, lang):
-        await chat.send_message(text)
+    messages, more = rendered
+    for n, text in enumerate(messages, 1):
+        markup = None
+        if more is not None and n == len(messages):
+            button = InlineKeyboardButton(
+                t(lang, "more_article"),
+                callback_data=Callback(Action.ARTICLE, doc_id, more).encode(),
+            )
+            markup = InlineKeyboardMarkup([[button]])
+        await chat.send_message(text, reply_markup=markup)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greet, or open the article named by a `doc_<key>` deep link."""
+    """Greet, or open the article named by a `doc_<id>` (or older `doc_<key>`) deep link."""
     lang = lang_for(update)
     payload = context.args[0] if context.args else ""
     if payload.startswith(DEEP_LINK_PREFIX):
-        await send_article(update, store_of(context), payload[len(DEEP_LINK_PREFIX) :], lang)
+        doc = await _linked(store_of(context), payload[len(DEEP_LINK_PREFIX) :])
+        if doc is None:
+            await reply(update, t(lang, "article_missing"), lang)
+        else:
+            await send_part(update, doc.id, article_part(doc, lang), lang)
         return
     await reply(update, t(lang, "start"), lang)
 
@@ -90,7 +109,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines = [t(lang, "latest_header")]
     for doc in docs:
         outlet = f" — <i>{html.escape(doc.outlet)}</i>" if doc.outlet else ""
-        link = html.escape(deep_link(username, doc.key), quote=True)
+        link = html.escape(deep_link(username, doc.id), quote=True)
         lines.append(f'• <a href="{link}">{html.escape(doc.title)}</a>{outlet}')
     await reply(
         update, "\n".join(lines), lang, link_preview_options=LinkPreviewOptions(is_disabled=True)
@@ -102,11 +121,15 @@ async def article_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None
     callback = decode(query.data)
-    store = store_of(context)
-    if await store.document(callback.a) is None:
+    doc = await store_of(context).document(callback.a)
+    if doc is None:
+        raise BadCallback(query.data)
+    lang = lang_for(update)
+    rendered = article_part(doc, lang, callback.b)
+    if not rendered[0]:  # past the end: not a button this bot made (or the article shrank)
         raise BadCallback(query.data)
     await query.answer()
-    await send_article(update, store, callback.a, lang_for(update))
+    await send_part(update, doc.id, rendered, lang)
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,7 +12,7 @@ class Action(StrEnum):
     """What a button does."""
 
     PAGE = "p"  # show page `b` of the results of stored query `a`
-    ARTICLE = "a"  # send document `a` in full
+    ARTICLE = "a"  # send document `a` from character `b` of its body, a few messages
     UNSUBSCRIBE = "u"  # remove subscription `a`
 
 
@@ -47,6 +47,6 @@ def decode(data: str | None) -> Callback:
         a, b = int(parts[1]), int(parts[2])
     except ValueError:
         raise BadCallback(data) from None
-    if a < 0 or b < 0 or a > 2**53 or b > 10_000:
+    if a < 0 or b < 0 or a > 2**53 or b > (2**31 if action is Action.ARTICLE else 10_000):
         raise BadCallback(data)
     return Callback(action, a, b)

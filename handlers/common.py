@@ -24,6 +24,7 @@ STORE_KEY = "store"
 SETTINGS_KEY = "settings"
 CLOCK_KEY = "clock"
 FLOOD_KEY = "flood"
+INLINE_FLOOD_KEY = "inline_flood"
 
 
 def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
@@ -40,6 +41,11 @@ def clock_of(context: ContextTypes.DEFAULT_TYPE) -> Callable[[], datetime]:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _seconds() -> float:
+    """Return the flood gates' clock (tests hold it still)."""
+    return time.monotonic()
 
 
 def store_of(context: ContextTypes.DEFAULT_TYPE) -> Store:
@@ -82,10 +88,17 @@ class FloodGate:
 async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop a user's updates beyond their rate, warning them once; others are untouched."""
     user = update.effective_user
-    if user is None or update.inline_query is not None:
+    if user is None:
+        return
+    if update.inline_query is not None:
+        # Typing sends a query every few letters: inline mode has a bucket of its own.
+        inline: FloodGate = context.application.bot_data.setdefault(INLINE_FLOOD_KEY, FloodGate())
+        if not inline.admit(user.id, _seconds())[0]:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+            raise ApplicationHandlerStop
         return
     gate: FloodGate = context.application.bot_data.setdefault(FLOOD_KEY, FloodGate())
-    admitted, warn = gate.admit(user.id, time.monotonic())
+    admitted, warn = gate.admit(user.id, _seconds())
     if admitted:
         return
     if warn and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:

@@ -24,6 +24,8 @@ def _offset(raw: str) -> int:
 
 
 def _shorten(text: str, limit: int) -> str:
+    if len(text) > limit:  # escaping never shortens: the rest could not fit anyway
+        text = text[:limit].rsplit(" ", 1)[0] + "…"
     while utf16_len(html.escape(text)) > limit:
         text = text[: int(len(text) * 0.9)].rsplit(" ", 1)[0] + "…"
     return text
@@ -66,7 +68,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     hit.title,
                     html.unescape(_TAG_RE.sub("", hit.snippet)),
                     f"{passage}\n",
-                    deep_link(username, hit.doc),
+                    deep_link(username, hit.doc_id),
                     lang,
                 )
             )
@@ -78,7 +80,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     doc.title,
                     doc.outlet or "",
                     "",
-                    deep_link(username, doc.key),
+                    deep_link(username, doc.id),
                     lang,
                 )
             )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
+from itertools import islice
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callbacks import Action, Callback
-from handlers.texts import Lang, t
+from handlers.texts import Lang, counted, joined, t
 from storage.analysis import light_stem, tokens
 from storage.models import Chat, Document, SearchHit
 from storage.pushes import AlertMatch, DigestItem, Rendered
@@ -18,6 +20,7 @@ from storage.snippets import mark, matched_spans
 
 MESSAGE_LIMIT = 4096
 _SENTENCE_RE = re.compile(r"(?<=[.!؟?…])\s+")
+_SPACE_RE = re.compile(" ")
 _TAG_RE = re.compile(r"<[^>]*>")
 RLM = "\u200f"
 FSI, PDI = "\u2068", "\u2069"
@@ -74,54 +77,101 @@ def result_cards(hits: list[SearchHit], first: int, lang: Lang) -> str:
     return "\n\n".join(cards)
 
 
-def _pieces(paragraph: str, limit: int) -> list[str]:
-    """Split one paragraph's raw text into pieces whose escaped HTML fits in limit."""
-    if utf16_len(html.escape(paragraph)) <= limit:
-        return [paragraph]
-    units = _SENTENCE_RE.split(paragraph)
-    if len(units) == 1:
-        units = paragraph.split(" ")
-    if len(units) == 1:  # one enormous word: cut it by characters
+# A piece of text and the offset in the article body just past it.
+Piece = tuple[str, int]
+
+
+def _split(text: str, separator: re.Pattern[str]) -> Iterator[tuple[str, int]]:
+    """Yield (part, its offset) for the parts of text between separators, found as needed."""
+    start = 0
+    for match in separator.finditer(text):
+        yield text[start : match.start()], start
+        start = match.end()
+    yield text[start:], start
+
+
+def _pieces(paragraph: str, limit: int, base: int) -> Iterator[Piece]:
+    """Yield one paragraph's raw text in pieces whose escaped HTML fits in limit."""
+    # Escaping never shortens text: a paragraph longer than limit is not measured whole.
+    if len(paragraph) <= limit and utf16_len(html.escape(paragraph)) <= limit:
+        yield paragraph, base + len(paragraph)
+        return
+    # A separator is looked for where the first piece must end, not through megabytes.
+    separator = next((s for s in (_SENTENCE_RE, _SPACE_RE) if s.search(paragraph, 0, limit)), None)
+    if separator is None:  # one enormous word: cut it by characters
         step = max(1, limit // 6)
-        return [paragraph[i : i + step] for i in range(0, len(paragraph), step)]
-    out: list[str] = []
-    for unit in units:
-        for piece in _pieces(unit, limit):
-            if out and utf16_len(html.escape(f"{out[-1]} {piece}")) <= limit:
-                out[-1] = f"{out[-1]} {piece}"
+        for i in range(0, len(paragraph), step):
+            yield paragraph[i : i + step], base + min(i + step, len(paragraph))
+        return
+    current, size, end = "", 0, base  # size: current's escaped length, grown a piece at a time
+    for unit, offset in _split(paragraph, separator):
+        for piece, piece_end in _pieces(unit, limit, base + offset):
+            piece_size = utf16_len(html.escape(piece))
+            if current and size + 1 + piece_size <= limit:
+                current, size, end = f"{current} {piece}", size + 1 + piece_size, piece_end
             else:
-                out.append(piece)
-    return out
-
-
-def pack(header: str, paragraphs: list[str], lang: Lang, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Pack an HTML header and raw paragraphs into messages of at most limit units.
-
-    Splits fall between paragraphs, else between sentences, else between words; each piece is
-    escaped on its own, so no split lands inside a tag or an entity.
-    """
-    messages: list[str] = []
-    current = finish(header, lang)
-    for paragraph in paragraphs:
-        for piece in _pieces(paragraph, limit - 4):  # room for "\n\n" and an RLM
-            block = finish(html.escape(piece), lang)
-            candidate = f"{current}\n\n{block}" if current else block
-            if utf16_len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = block
+                if current:
+                    yield current, end
+                current, size, end = piece, piece_size, piece_end
     if current:
-        messages.append(current)
-    return messages
+        yield current, end
 
 
-def article_messages(doc: Document, lang: Lang) -> list[str]:
-    """Render a whole article as one or more messages."""
-    header = f"<b>{html.escape(doc.title)}</b>"
-    if doc.outlet:
-        header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
-    return pack(header, doc.body.split("\n\n"), lang)
+def _paragraphs(body: str, start: int) -> Iterator[tuple[str, int]]:
+    """Yield (paragraph, its offset) from start on."""
+    while (end := body.find("\n\n", start)) >= 0:
+        yield body[start:end], start
+        start = end + 2
+    yield body[start:], start
+
+
+def packed(
+    header: str, body: str, start: int, lang: Lang, limit: int = MESSAGE_LIMIT
+) -> Iterator[Piece]:
+    """Yield (message, body offset past it): an HTML header, then body from start, packed.
+
+    Messages hold at most limit units. Splits fall between paragraphs, else between sentences,
+    else between words; each piece is escaped on its own, so no split lands inside a tag or an
+    entity. Messages are made as they are taken: a few of a huge article cost only those.
+    """
+    current = finish(header, lang) if header else ""
+    size, end = utf16_len(current), start
+    for paragraph, offset in _paragraphs(body, start):
+        for piece, piece_end in _pieces(paragraph, limit - 4, offset):  # room: "\n\n", an RLM
+            block = finish(html.escape(piece), lang)
+            block_size = utf16_len(block)
+            if current and size + 2 + block_size <= limit:
+                current, size, end = f"{current}\n\n{block}", size + 2 + block_size, piece_end
+            else:
+                if current:
+                    yield current, end
+                current, size, end = block, block_size, piece_end
+    if current:
+        yield current, end
+
+
+ARTICLE_PART = 3  # messages sent per tap; a button continues with the next ones
+
+
+def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], int | None]:
+    """Render a few messages of an article from body offset start; return where more begins.
+
+    The next part starts at an offset, not a part number, so a tap deep into a huge article
+    renders only its own messages.
+    """
+    header = ""
+    if start == 0:
+        header = f"<b>{html.escape(doc.title)}</b>"
+        if doc.outlet:
+            header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
+    while start < len(doc.body) and doc.body[start].isspace():
+        start += 1  # a part ends before the space or blank line that separates it from the next
+    if start >= len(doc.body) and not header:
+        return [], None
+    # One message past the part tells whether there is more.
+    taken = list(islice(packed(header, doc.body, start, lang), ARTICLE_PART + 1))
+    more = len(taken) > ARTICLE_PART
+    return [text for text, _ in taken[:ARTICLE_PART]], taken[ARTICLE_PART - 1][1] if more else None
 
 
 DIGEST_ITEMS = 10
@@ -146,8 +196,8 @@ def _marked(passage: str, queries: tuple[str, ...], width: int) -> str:
 def alert_message(match: AlertMatch) -> Rendered:
     """Render one alert: the document, the chat's matching topics, the best passage."""
     lang = Lang(match.language)
-    topics = "، ".join(
-        f"«{quote(q)}»" if lang is Lang.AR else f"“{quote(q)}”" for q in match.queries
+    topics = joined(
+        lang, [f"«{quote(q)}»" if lang is Lang.AR else f"“{quote(q)}”" for q in match.queries]
     )
     lines = [t(lang, "alert_header"), f"<b>{html.escape(match.title)}</b>"]
     if match.outlet:
@@ -168,7 +218,11 @@ def digest_message(
         return None
     lang = Lang(chat.language)
     items = items[:DIGEST_ITEMS]
-    header = t(lang, "digest_header", count=len(items)) if queries else t(lang, "digest_latest")
+    header = (
+        t(lang, "digest_header", articles=counted(lang, "new_articles", len(items)))
+        if queries
+        else t(lang, "digest_latest")
+    )
     blocks, buttons = [header], []
     for n, item in enumerate(items, 1):
         outlet = f" — <i>{html.escape(item.outlet)}</i>" if item.outlet else ""

@@ -10,8 +10,11 @@ from telegram.ext import ContextTypes
 from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import lang_for, reply, store_of
 from handlers.render import finish, quote, result_cards
-from handlers.texts import Lang, t
+from handlers.texts import Lang, joined, t
+from storage.analysis import tokens
+from storage.lexicon import load_lexicon
 from storage.models import SearchHit
+from storage.query import only_stopwords
 from storage.store import Store
 
 PAGE_SIZE = 3
@@ -75,10 +78,14 @@ async def results_page(
 async def no_results(store: Store, query: str, lang: Lang) -> str:
     """Say nothing was found and suggest close words or entities the archive knows."""
     lines = [t(lang, "no_results", query=quote(query))]
-    if close := await store.suggestions(query):
-        lines.append(t(lang, "did_you_mean", words="، ".join(f"<b>{quote(w)}</b>" for w in close)))
+    # Question words are spelled right: "did you mean" is for the words that carry meaning.
+    stopwords = load_lexicon().stopwords
+    meaningful = " ".join(w for w in tokens(query) if w not in stopwords)
+    if close := await store.suggestions(meaningful):
+        words = joined(lang, [f"<b>{quote(w)}</b>" for w in close])
+        lines.append(t(lang, "did_you_mean", words=words))
     elif names := await store.known_entities():
-        lines.append(t(lang, "try_entities", names="، ".join(quote(n) for n in names)))
+        lines.append(t(lang, "try_entities", names=joined(lang, [quote(n) for n in names])))
     return finish("\n".join(lines), lang)
 
 
@@ -91,6 +98,9 @@ async def search_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lang = lang_for(update, query)
     if not query.strip():
         await reply(update, t(lang, "empty_query"), lang)
+        return
+    if only_stopwords(query, load_lexicon()):
+        await reply(update, t(lang, "stopwords_only", query=quote(query)), lang)
         return
     text, markup = await results_page(store_of(context), query, 0, lang)
     await message.reply_text(text, reply_markup=markup)

@@ -6,6 +6,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.schedule import BadTime, parse_hhmm, parse_range, parse_zone
@@ -13,7 +14,9 @@ from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
 from handlers.render import quote, result_cards
 from handlers.texts import Lang, t
+from storage.lexicon import load_lexicon
 from storage.models import Chat, SubscribeResult, Subscription
+from storage.query import only_stopwords
 from storage.timestamps import iso
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
@@ -54,6 +57,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not query.strip():
         await reply(update, t(lang, "subscribe_usage"), lang)
         return
+    if only_stopwords(query, load_lexicon()):
+        await reply(update, t(lang, "subscription_stopwords", query=quote(query)), lang)
+        return
     chat = await guarded(update, context)
     if chat is None:
         return
@@ -62,7 +68,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     result = await store.subscribe(chat.id, query[:200], limit)
     if result is SubscribeResult.ADDED:
         text = t(lang, "subscribed", query=quote(query))
-        if examples := await store.search(query, limit=2):
+        if examples := await store.would_alert(query[:200], limit=2):
             text += f"\n\n{t(lang, 'would_match')}\n\n{result_cards(examples, 1, lang)}"
     elif result is SubscribeResult.EXISTS:
         text = t(lang, "already_subscribed", query=quote(query))
@@ -141,11 +147,25 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     store = store_of(context)
     subs = {s.id: s for s in await store.subscriptions(chat.id)}
-    if callback.a not in subs or not await store.unsubscribe(chat.id, sub_id=callback.a):
-        raise BadCallback(query.data)
-    await query.answer(html.unescape(t(lang, "unsubscribed", query=subs[callback.a].query)))
+    if callback.a in subs and await store.unsubscribe(chat.id, sub_id=callback.a):
+        await query.answer(html.unescape(t(lang, "unsubscribed", query=subs[callback.a].query)))
+    else:  # removed already (another tap, /unsubscribe, another admin): not worth a new search
+        await query.answer(t(lang, "subscription_gone"), show_alert=True)
     remaining = [s for s in subs.values() if s.id != callback.a]
-    await query.edit_message_reply_markup(_remove_buttons(remaining, lang) if remaining else None)
+    try:
+        await query.edit_message_reply_markup(
+            _remove_buttons(remaining, lang) if remaining else None
+        )
+    except BadRequest as e:  # the buttons already show the current list
+        if "not modified" not in str(e).lower():
+            raise
+
+
+def _what_was_wrong(bad: BadTime, usage: str, lang: Lang) -> str:
+    """Return what was wrong with the argument (nothing when there was none) and the usage."""
+    if not bad.text:
+        return t(lang, usage)
+    return f"{t(lang, bad.reason, value=quote(bad.text))}\n{t(lang, usage)}"
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -162,8 +182,8 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         at = parse_hhmm(arg)
-    except BadTime:
-        await reply(update, t(lang, "digest_usage"), lang)
+    except BadTime as bad:
+        await reply(update, _what_was_wrong(bad, "digest_usage", lang), lang)
         return
     # Only times after now count: setting 08:00 at 09:00 does not send today's digest.
     await store.update_chat(
@@ -182,8 +202,8 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = lang_for(update)
     try:
         name = parse_zone(arg)
-    except BadTime:
-        await reply(update, t(lang, "timezone_usage"), lang)
+    except BadTime as bad:
+        await reply(update, _what_was_wrong(bad, "timezone_usage", lang), lang)
         return
     chat = await guarded(update, context)
     if chat is None:
@@ -206,8 +226,8 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         start, end = parse_range(arg)
-    except BadTime:
-        await reply(update, t(lang, "quiet_usage"), lang)
+    except BadTime as bad:
+        await reply(update, _what_was_wrong(bad, "quiet_usage", lang), lang)
         return
     await store.update_chat(
         chat.id, quiet_start=start.strftime("%H:%M"), quiet_end=end.strftime("%H:%M")

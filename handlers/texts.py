@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from telegram import BotCommand, User
+
+# Each alternative starts at a fixed character and cannot backtrack over the text: linear.
+_NOT_WORDS_RE = re.compile(r"<[^<>]*>|&#?\w+;|(?:https?://|www\.)\S+|[@/#]\w+", re.IGNORECASE)
 
 
 class Lang(StrEnum):
@@ -28,14 +32,20 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "• اكتب سؤالك أو كلمات البحث، بالعربية أو الإنجليزية.\n"
         "• «📄 المقال كاملاً» يعرض المقال، و«التالي ◀» يعرض نتائج أخرى.\n"
         "• في أي محادثة: اكتب <code>@{bot} كلمات البحث</code>.\n"
-        "• في المجموعات: اذكرني أو ردّ على رسالتي.\n\n"
-        "/latest أحدث المقالات\n/sources المصادر\n/about عن الأرشيف",
+        "• في المجموعات: اذكرني أو ردّ على رسالتي.\n"
+        "• لمتابعة موضوع: <code>/subscribe الرقة</code> فتصلك أخباره الجديدة.\n\n"
+        "/latest أحدث المقالات\n/sources المصادر\n/about عن الأرشيف\n"
+        "/subscriptions متابعاتك\n/digest موجز يومي\n/quiet ساعات الهدوء\n"
+        "/timezone المنطقة الزمنية",
         Lang.EN: "<b>How to use Furat</b>\n"
         "• Type a question or search words, in Arabic or English.\n"
-        "• “📄 Full article” opens the article; “Next ◀” shows more results.\n"
+        "• “📄 Full article” opens the article; “Next ▶” shows more results.\n"
         "• In any chat: type <code>@{bot} your words</code>.\n"
-        "• In groups: mention me or reply to my message.\n\n"
-        "/latest newest articles\n/sources outlets\n/about the archive",
+        "• In groups: mention me or reply to my message.\n"
+        "• To follow a topic: <code>/subscribe Raqqa</code>, and its new articles come to you.\n\n"
+        "/latest newest articles\n/sources outlets\n/about the archive\n"
+        "/subscriptions your subscriptions\n/digest daily digest\n/quiet quiet hours\n"
+        "/timezone time zone",
     },
     "about": {
         Lang.AR: "<b>أرشيف فرات</b>\nالمقالات: {documents}\nالفقرات: {passages}\n"
@@ -59,6 +69,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.AR: "لم أجد شيئاً عن «{query}».",
         Lang.EN: "Nothing found for “{query}”.",
     },
+    "list_separator": {Lang.AR: "، ", Lang.EN: ", "},
+    "stopwords_only": {
+        Lang.AR: "«{query}» كلمات سؤال أو ربط وحدها، ولا تكفي للبحث. أضف ما تسأل عنه، "
+        "مثل: <i>كيف تحررت دير الزور</i>",
+        Lang.EN: "“{query}” holds only question or common words, which are not enough to search. "
+        "Add what you are asking about, e.g. <i>how was Deir ez-Zor freed</i>",
+    },
     "did_you_mean": {Lang.AR: "هل تقصد: {words}؟", Lang.EN: "Did you mean: {words}?"},
     "try_entities": {Lang.AR: "جرّب مثلاً: {names}", Lang.EN: "Try for example: {names}"},
     "empty_query": {
@@ -68,6 +85,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "full_article": {Lang.AR: "📄 المقال كاملاً", Lang.EN: "📄 Full article"},
     "next": {Lang.AR: "التالي ◀", Lang.EN: "Next ▶"},
     "previous": {Lang.AR: "▶ السابق", Lang.EN: "◀ Previous"},
+    "more_article": {Lang.AR: "تابع القراءة ◀", Lang.EN: "More ▶"},
     "open_in_bot": {Lang.AR: "المقال في فرات", Lang.EN: "Article in Furat"},
     "article_missing": {
         Lang.AR: "هذا المقال لم يعد في الأرشيف.",
@@ -82,8 +100,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "I only read text: type your search words or question.",
     },
     "slow_down": {
-        Lang.AR: "تمهّل قليلاً من فضلك، سأجيب عن رسائلك بعد لحظات. ⏳",
-        Lang.EN: "Please slow down a little; I will answer again in a moment. ⏳",
+        Lang.AR: "تمهّل قليلاً من فضلك: وصلتني رسائل كثيرة دفعة واحدة فلم أقرأ الزائد منها. "
+        "أعد إرسال ما تريد بعد لحظات. ⏳",
+        Lang.EN: "Please slow down: too many messages arrived at once and I dropped the extra "
+        "ones. Send again what you need in a moment. ⏳",
     },
     "error": {
         Lang.AR: "عذراً، حدث خطأ ما. حاول مرة أخرى بعد قليل.",
@@ -93,8 +113,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "alert_header": {Lang.AR: "🔔 خبر جديد يطابق متابعتك", Lang.EN: "🔔 New article for you"},
     "alert_topics": {Lang.AR: "متابعاتك: {topics}", Lang.EN: "Following: {topics}"},
     "digest_header": {
-        Lang.AR: "🗞 موجزك: {count} من المقالات الجديدة",
-        Lang.EN: "🗞 Your digest: {count} new articles",
+        Lang.AR: "🗞 موجزك: {articles}",
+        Lang.EN: "🗞 Your digest: {articles}",
     },
     "digest_latest": {
         Lang.AR: "🗞 موجزك: أحدث المقالات",
@@ -118,7 +138,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "subscription_limit": {
         Lang.AR: "بلغت الحد الأقصى ({limit}) من المتابعات. ألغِ بعضها أولاً: /subscriptions",
-        Lang.EN: "You reached the limit of {limit} subscriptions. Remove some: /subscriptions",
+        Lang.EN: "You reached the subscription limit ({limit}). Remove some: /subscriptions",
+    },
+    "subscription_stopwords": {
+        Lang.AR: "لن أتابع «{query}»: كلمات السؤال أو الربط وحدها تطابق كل شيء تقريباً. "
+        "اكتب موضوعاً، مثل: <code>/subscribe الرقة</code>",
+        Lang.EN: "I won't follow “{query}”: question or common words alone match almost "
+        "everything. Name a topic, e.g. <code>/subscribe Raqqa</code>",
     },
     "subscription_empty": {
         Lang.AR: "لا أجد في «{query}» كلمات يمكن متابعتها.",
@@ -134,7 +160,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.AR: "تم إلغاء متابعة «{query}».",
         Lang.EN: "Unsubscribed from “{query}”.",
     },
-    "not_subscribed": {Lang.AR: "لا متابعة بهذا الاسم.", Lang.EN: "No such subscription."},
+    "subscription_gone": {
+        Lang.AR: "هذه المتابعة أُلغيت من قبل.",
+        Lang.EN: "This subscription was already removed.",
+    },
+    "not_subscribed": {
+        Lang.AR: "لا متابعة باسم «{query}»؛ متابعاتك في /subscriptions",
+        Lang.EN: "No subscription named “{query}”; yours are in /subscriptions",
+    },
     "unsubscribe_usage": {
         Lang.AR: "اكتب المتابعة بعد الأمر أو استعمل الأزرار في /subscriptions",
         Lang.EN: "Write the subscription after the command, or use the buttons in /subscriptions",
@@ -147,6 +180,26 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "digest_usage": {
         Lang.AR: "مثال: <code>/digest 08:30</code> أو <code>/digest off</code>",
         Lang.EN: "For example: <code>/digest 08:30</code> or <code>/digest off</code>",
+    },
+    "bad_time": {
+        Lang.AR: "«{value}» ليس وقتاً؛ اكتب الساعة بصيغة HH:MM مثل 08:30.",
+        Lang.EN: "“{value}” is not a time; use HH:MM like 08:30.",
+    },
+    "bad_range": {
+        Lang.AR: "«{value}» ليس مدة؛ اكتب البداية والنهاية مثل 23:00-07:00.",
+        Lang.EN: "“{value}” is not a range of hours; write a start and an end like 23:00-07:00.",
+    },
+    "same_times": {
+        Lang.AR: "البداية والنهاية متساويتان ({value})، فلا يبقى بينهما وقت هدوء؛ "
+        "اختر وقتين مختلفين مثل 23:00-07:00.",
+        Lang.EN: "The start and the end are the same ({value}), which leaves no quiet hours; "
+        "choose two different times like 23:00-07:00.",
+    },
+    "bad_zone": {
+        Lang.AR: "«{value}» ليست منطقة زمنية أعرفها؛ اكتب اسماً مثل Asia/Damascus "
+        "أو فرقاً عن UTC مثل +3.",
+        Lang.EN: "“{value}” is not a time zone I know; use a name like Europe/Berlin "
+        "or an offset from UTC like +3.",
     },
     "timezone_set": {Lang.AR: "المنطقة الزمنية: {tz}", Lang.EN: "Time zone: {tz}"},
     "timezone_usage": {
@@ -175,8 +228,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "Write the message after the command.",
     },
     "broadcast_queued": {
-        Lang.AR: "📣 أُضيفت الرسالة إلى {count} محادثة.",
-        Lang.EN: "📣 Message queued for {count} chats.",
+        Lang.AR: "📣 أُضيفت الرسالة إلى {chats}.",
+        Lang.EN: "📣 Message queued for {chats}.",
     },
     "status": {
         Lang.AR: "<b>الحالة</b>\nفي الطابور: {pending}\nأُرسل خلال 24 ساعة: {sent}\n"
@@ -190,6 +243,48 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "🔄 Ingest: {summary}",
     },
 }
+
+# Counted nouns. Arabic: one, two, 3-10, 11-99, other (by the last two digits, as CLDR);
+# English: one, other.
+PLURALS: dict[str, dict[Lang, tuple[str, ...]]] = {
+    "new_articles": {
+        Lang.AR: (
+            "مقال جديد واحد",
+            "مقالان جديدان",
+            "{n} مقالات جديدة",
+            "{n} مقالاً جديداً",
+            "{n} مقال جديد",
+        ),
+        Lang.EN: ("1 new article", "{n} new articles"),
+    },
+    "chats": {
+        Lang.AR: ("محادثة واحدة", "محادثتين", "{n} محادثات", "{n} محادثة", "{n} محادثة"),
+        Lang.EN: ("1 chat", "{n} chats"),
+    },
+}
+
+
+def counted(lang: Lang, key: str, n: int) -> str:
+    """Return n with its noun in the plural form the language needs."""
+    forms = PLURALS[key][lang]
+    if lang is Lang.EN:
+        return (forms[0] if n == 1 else forms[1]).format(n=n)
+    rest = n % 100
+    if n in (1, 2):
+        form = forms[n - 1]
+    elif 3 <= rest <= 10:
+        form = forms[2]
+    elif 11 <= rest <= 99:
+        form = forms[3]
+    else:
+        form = forms[4]
+    return form.format(n=n)
+
+
+def joined(lang: Lang, items: list[str]) -> str:
+    """Join items with the language's comma."""
+    return t(lang, "list_separator").join(items)
+
 
 COMMANDS: dict[Lang, list[tuple[str, str]]] = {
     Lang.AR: [
@@ -234,7 +329,8 @@ def lang_of(user: User | None, query: str = "") -> Lang:
     """Choose the reply language: English for English users or Latin-script queries."""
     if user and (user.language_code or "").lower().startswith("en"):
         return Lang.EN
-    letters = [c for c in query if c.isalpha()]
+    # Markup, links and mentions are Latin whatever language the words around them are in.
+    letters = [c for c in _NOT_WORDS_RE.sub(" ", query) if c.isalpha()]
     if letters and sum("a" <= c.lower() <= "z" for c in letters) > len(letters) / 2:
         return Lang.EN
     return Lang.AR

@@ -24,6 +24,8 @@ _FOLD = (
     ("ى", "ي"),
     ("ی", "ي"),
     ("ة", "ه"),
+    ("ۀ", "ه"),  # heh with yeh above (Persian ezafe)
+    ("ہ", "ه"),  # heh goal (Urdu, and Persian keyboards)
     ("ک", "ك"),
     ("ؤ", "و"),
     ("ئ", "ي"),

@@ -21,15 +21,18 @@ from storage.matching import (
     PassageKeys,
     TopicIndex,
     compile_plan,
+    satisfies,
 )
 from storage.models import (
     Chat,
     PushKind,
     PushStatus,
+    SearchHit,
     SubscribeResult,
     Subscription,
 )
 from storage.query import Stemmer, plan_query
+from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
@@ -291,6 +294,36 @@ class PushStore(Connected):
                 (chat_id, sub_id, " ".join((query or "").split()) or None),
             )
         return cur.rowcount > 0
+
+    async def would_alert(self, query: str, limit: int, scan: int = 200) -> list[SearchHit]:
+        """Return the newest passages (of the latest `scan` holding the query) it would alert on."""
+        vocab = await self._vocabulary()
+        plan = plan_query(" ".join(query.split()), vocab, load_lexicon(), self._stem)
+        compiled = compile_plan(plan, vocab)
+        if not compiled:
+            return []
+        # FTS5 narrows to passages holding every concept; the alert test itself decides.
+        rows = await self._read.execute_fetchall(
+            "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet FROM ("
+            " SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
+            " ORDER BY p.id DESC",
+            (plan.all_expression(), scan),
+        )
+        hits: list[SearchHit] = []
+        seen: set[str] = set()
+        terms = plan.terms()
+        for text, ordinal, surface, stem, doc_id, key, title, outlet in rows:
+            keys = PassageKeys.of(surface.split(), stem.split())
+            if surface in seen or not satisfies(compiled, keys):
+                continue
+            seen.add(surface)  # a passage syndicated in two documents is shown once
+            snippet = mark(text, matched_spans(text, terms), width=320)
+            hits.append(SearchHit(doc_id, key, title, outlet, text, ordinal, 0.0, snippet))
+            if len(hits) >= limit:
+                break
+        return hits
 
     # --- matching new documents ----------------------------------------------------------
 

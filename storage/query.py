@@ -9,9 +9,11 @@ from storage.analysis import is_latin, light_stem, tokens
 from storage.lexicon import Lexicon, Phrase
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.translit import latin_key
-from storage.vocabulary import Vocabulary
+from storage.vocabulary import MAX_FUZZY_LEN, Vocabulary
 
+# Bounds on the work one query may cause: words read, concepts planned (extra words ignored).
 MAX_QUERY_TOKENS = 24
+MAX_CONCEPTS = 12
 MAX_EXPANSIONS = 8
 # Proclitics (conjunction, then preposition) and the article, in the order they attach.
 _CONJ = ("", "و", "ف")
@@ -51,6 +53,8 @@ def clitic_family(
     With strip=False the token is taken as a whole word (a glossary or alias entry): clitics
     are only added, so the ب of برقيه is never read as a preposition.
     """
+    if len(token) > MAX_FUZZY_LEN:
+        return set()
     family = set()
     article = _has_article(token)
     for base in proclitic_bases(token) if strip else {token}:
@@ -79,7 +83,7 @@ def _is_rare(token: str, vocab: Vocabulary) -> bool:
 
 def _split(token: str, vocab: Vocabulary) -> list[Phrase]:
     """Return the ways a run-together word (ديرالزور) splits into two indexed words."""
-    if len(token) < 5 or vocab.has(token):
+    if not 5 <= len(token) <= MAX_FUZZY_LEN or vocab.has(token):
         return []
     return [
         (token[:i], token[i:])
@@ -160,7 +164,8 @@ def _translit_concept(word: str, vocab: Vocabulary, name: bool) -> Concept:
     alts = [Alternative(Column.SURFACE, (word,), Kind.SURFACE)]
     key = latin_key(word)
     # A name has vowels; a string of consonants is noise, not something to transliterate.
-    if name and len(key) >= 2 and any(v in word for v in "aeiouy"):
+    short = len(word) <= MAX_FUZZY_LEN
+    if name and short and len(key) >= 2 and any(v in word for v in "aeiouy"):
         alts += [
             Alternative(Column.SURFACE, (t,), Kind.TRANSLIT) for t in _top(vocab.by_key(key), vocab)
         ]
@@ -219,13 +224,19 @@ def _common_words(text: str) -> set[str]:
     return {w.lower() for w in latin} - names if names else set()
 
 
+def only_stopwords(text: str, lexicon: Lexicon) -> bool:
+    """Tell whether a text has words and every one is a stopword (a question word alone)."""
+    toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]  # as plan_query reads them
+    return bool(toks) and all(t in lexicon.stopwords for t in toks)
+
+
 def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
     """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
     toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
     common = _common_words(text)
     concepts: list[Concept] = []
     i = 0
-    while i < len(toks):
+    while i < len(toks) and len(concepts) < MAX_CONCEPTS:
         token = toks[i]
         if is_latin(token):
             n, arabic = _english_lookup(toks, i, lexicon)
@@ -251,5 +262,8 @@ def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = l
         i += 1
     concepts = _join_neighbours(concepts, vocab)
     if not concepts and toks:
-        concepts = [Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),)) for t in toks]
+        concepts = [
+            Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),))
+            for t in toks[:MAX_CONCEPTS]
+        ]
     return Plan(tuple(concepts))

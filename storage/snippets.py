@@ -7,8 +7,12 @@ from collections.abc import Callable, Set
 from functools import lru_cache
 
 from storage.analysis import WORD_RE, word_keys
+from storage.lexicon import load_lexicon
 
 Span = tuple[int, int]
+# Words marked in a passage are looked for in its first characters only: a passage that is one
+# unbroken multi-megabyte sentence is not split into words for every result or alert showing it.
+MARK_SCAN = 20_000
 
 
 @lru_cache(maxsize=4096)
@@ -18,8 +22,11 @@ def _words(text: str) -> tuple[tuple[Span, frozenset[str]], ...]:
 
 
 def matched_spans(text: str, terms: Set[str]) -> list[Span]:
-    """Return the spans of words in text whose tokens or stems are among terms."""
-    return [span for span, keys in _words(text) if not keys.isdisjoint(terms)]
+    """Return the spans of words in text whose tokens or stems are among terms (not stopwords)."""
+    # A name such as الدولة الاسلامية في العراق brings في along: bold on every في is noise.
+    wanted = set(terms) - load_lexicon().stopwords
+    # Cut before the cache: its keys stay small too.
+    return [span for span, keys in _words(text[:MARK_SCAN]) if not keys.isdisjoint(wanted)]
 
 
 def window(text: str, spans: list[Span], width: int) -> tuple[int, int]:

@@ -13,10 +13,22 @@ from storage.plan import Column, Phrase
 from storage.translit import arabic_keys, skeleton
 
 EDIT_MIN_LEN = 5
+# Fuzzy work grows with the square of a word's length: longer words are taken as typed.
+MAX_FUZZY_LEN = 30
+# Index hits checked for "did you mean" per word; each costs an edit distance.
+MAX_LOOSER_CANDIDATES = 200
 
 
 def _deletes(term: str) -> set[str]:
     return {term[:i] + term[i + 1 :] for i in range(len(term))}
+
+
+def looser_keys(term: str) -> set[str]:
+    """Return term with up to two letters deleted; nothing for a word too long to be a typo."""
+    if len(term) > MAX_FUZZY_LEN:
+        return set()
+    once = _deletes(term)
+    return {term} | once | {d2 for d1 in once for d2 in _deletes(d1)}
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -94,7 +106,8 @@ class Vocabulary:
     def _deletion_index(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = defaultdict(list)
         for term in self.df[Column.SURFACE]:
-            if len(term) >= EDIT_MIN_LEN - 1 and is_arabic(term):
+            # No longer term is within two edits of a word that fuzzy lookups consider.
+            if EDIT_MIN_LEN - 1 <= len(term) <= MAX_FUZZY_LEN + 2 and is_arabic(term):
                 for d in _deletes(term):
                     index[d].append(term)
         return index
@@ -117,6 +130,8 @@ class Vocabulary:
 
     def neighbours(self, term: str) -> set[str]:
         """Return surface terms one edit away (5+ letters) or with the same skeleton."""
+        if len(term) > MAX_FUZZY_LEN:
+            return set()
         found = self.same_skeleton(Column.SURFACE, term)
         if len(term) >= EDIT_MIN_LEN:
             index = self._deletion_index
@@ -132,11 +147,17 @@ class Vocabulary:
     def looser(self, term: str) -> set[str]:
         """Return surface terms at most two edits from term, for "did you mean"."""
         index = self._deletion_index
-        keys = {term} | _deletes(term)
-        keys |= {d2 for d1 in _deletes(term) for d2 in _deletes(d1)}
-        found = {t for key in keys for t in index.get(key, ())}
-        found |= {k for k in keys if self.has(k)}
-        return {t for t in found if t != term and edit_distance(term, t) <= 2}
+        found: dict[str, None] = {}
+        # Keys with fewer letters deleted come first: the closest words fill the budget.
+        for key in sorted(looser_keys(term), key=lambda k: (-len(k), k)):
+            if self.has(key):
+                found[key] = None
+            found.update(dict.fromkeys(index.get(key, [])[:MAX_LOOSER_CANDIDATES]))
+            if len(found) > MAX_LOOSER_CANDIDATES:
+                break
+        found.pop(term, None)
+        close = list(found)[:MAX_LOOSER_CANDIDATES]
+        return {t for t in close if edit_distance(term, t) <= 2}
 
     def by_key(self, key: str) -> list[str]:
         """Return Arabic terms whose consonant class key is key."""

@@ -24,6 +24,9 @@ from storage.analysis import light_stem, normalise, tokens
         ("على", "علي"),
         ("فارسی", "فارسي"),  # Farsi ya
         ("مدرسة", "مدرسه"),
+        ("مدرسۀ", "مدرسه"),  # heh with yeh above
+        ("مدرسهٔ", "مدرسه"),  # the same, typed as heh and a hamza mark
+        ("مدرسہ", "مدرسه"),  # heh goal
         ("کتاب", "كتاب"),  # keheh
         ("مسؤول", "مسوول"),
         ("رئيس", "رييس"),

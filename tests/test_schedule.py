@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -28,6 +29,9 @@ def utc(*args: int) -> datetime:
         ("8:05", time(8, 5)),
         ("23.59", time(23, 59)),
         (" 00:00 ", time(0, 0)),
+        ("٠٨:٣٠", time(8, 30)),  # Arabic-Indic digits
+        ("۰۸:۳۰", time(8, 30)),  # Persian digits
+        ("٢٣٫٤٥", time(23, 45)),  # Arabic decimal separator
     ],
 )
 def test_parse_hhmm(text: str, expected: time) -> None:
@@ -63,8 +67,27 @@ def test_parse_zone_rejects(text: str) -> None:
 
 def test_parse_range() -> None:
     assert parse_range("23:00-07:00") == (time(23), time(7))
-    with pytest.raises(BadTime):
-        parse_range("23:00")
+    assert parse_range("٢٣:٠٠-٠٧:٠٠") == (time(23), time(7))
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "reason", "shown"),
+    [
+        (parse_hhmm, "25:00", "bad_time", "25:00"),
+        (parse_hhmm, "", "bad_time", ""),
+        (parse_range, "23:00", "bad_range", "23:00"),
+        (parse_range, "23:00-25:00", "bad_time", "25:00"),
+        (parse_range, "23:00-23:00", "same_times", "23:00"),  # quiet for no time at all
+        (parse_range, "7:00 - 07:00", "same_times", "07:00"),
+        (parse_zone, "Mars/Olympus", "bad_zone", "Mars/Olympus"),
+    ],
+)
+def test_bad_times_say_what_was_wrong(
+    parse: Callable[[str], object], text: str, reason: str, shown: str
+) -> None:
+    with pytest.raises(BadTime) as caught:
+        parse(text)
+    assert (caught.value.reason, caught.value.text) == (reason, shown)
 
 
 def test_damascus_digest_time() -> None:
