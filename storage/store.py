@@ -31,6 +31,7 @@ from storage.models import (
 )
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
+from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
@@ -91,7 +92,7 @@ def _added_counts(batch: list[_Analysed]) -> TermCounts:
     return counts
 
 
-class Store(PushStore, OutboxStore):
+class Store(PushStore, OutboxStore, PresenceStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str, stemmer: Stemmer) -> None:

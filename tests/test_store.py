@@ -31,7 +31,7 @@ async def _fts_count(store: Store, term: str) -> int:
 async def test_seed_build_and_migrations(store: Store) -> None:
     stats = await store.stats()
     assert (stats.documents, stats.passages) == (5, 55)
-    assert await store.schema_version() == 6
+    assert await store.schema_version() == 9
     doc = await store.document("004_e7ca63b51393100c")
     assert doc is not None and doc.outlet == "راديو ألوان"
     assert len(doc.sha256) == 64
@@ -43,7 +43,7 @@ async def test_reopen_does_not_reapply(tmp_path: Path) -> None:
     s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
     try:
         assert (await s.stats()).documents == 5
-        assert await s.schema_version() == 6
+        assert await s.schema_version() == 9
     finally:
         await s.close()
 
@@ -162,7 +162,7 @@ async def test_terms_migration_counts_an_existing_archive(tmp_path: Path) -> Non
     s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
     try:
         kept, truth = await _counts(s)
-        assert kept == truth and await s.schema_version() == 6
+        assert kept == truth and await s.schema_version() == 9
     finally:
         await s.close()
 
@@ -179,7 +179,7 @@ async def test_outbox_rebuild_keeps_pending_pushes(tmp_path: Path) -> None:
         await conn.commit()
     s = await Store.open(tmp_path / "old.db")
     try:
-        assert await s.schema_version() == 6
+        assert await s.schema_version() == 9
         due = await s.claim_due(at, 10)
         assert [(p.key, p.chat_id, p.text) for p in due] == [
             (f"broadcast:{i}:x", i, f"نص {i}") for i in range(3)

@@ -1,0 +1,83 @@
+"""The bot's background work through the real Application: health in /status, presence."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import build_application, running
+from bot.config import Settings
+from bot.loopback import LoopbackRequest, User
+from bot.supervisor import Health
+from handlers.admin import HEALTH_KEY, SENDER_KEY
+from handlers.common import STORE_KEY
+from storage.store import Store
+from tests.conftest import SEEDS
+
+TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+ADMIN = 1001
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Yield to the loop until predicate() holds; fail after timeout (a guard, not a measure)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met"
+        await asyncio.sleep(0.01)
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        token=TOKEN,
+        db_path=tmp_path / "bot.db",
+        seeds=SEEDS,
+        admin_ids=frozenset({ADMIN}),
+        watch_dir=tmp_path / "absent",
+        **overrides,
+    )
+
+
+async def test_status_shows_sender_and_failed_job(tmp_path: Path) -> None:
+    request = LoopbackRequest()
+    app = build_application(settings(tmp_path, tick_seconds=0.05), request)
+    async with running(app):
+        store: Store = app.bot_data[STORE_KEY]
+
+        async def broken(*args: object) -> int:
+            raise RuntimeError("matching exploded")
+
+        store.match_new_documents = broken  # type: ignore[method-assign]
+        health: Health = app.bot_data[HEALTH_KEY]
+        await until(lambda: "tick" in health.jobs)
+        user = User(app.bot, user_id=ADMIN, chat_id=ADMIN, language_code="en")
+        await app.process_update(user.text("/status"))
+    text = request.sent()[-1].params["text"]
+    assert "Sender: running since" in text
+    assert "Job tick last failed" in text and "RuntimeError: matching exploded" in text
+
+
+async def test_running_bot_beats_and_leaves(tmp_path: Path) -> None:
+    app = build_application(settings(tmp_path), LoopbackRequest())
+    async with running(app):
+        store: Store = app.bot_data[STORE_KEY]
+        now = datetime.now(UTC)
+        bots = await store.live_bots(now, timedelta(seconds=60))
+        assert len(bots) == 1 and bots[0].seen_at <= now
+    store = await Store.open(tmp_path / "bot.db")
+    try:
+        assert await store.live_bots(datetime.now(UTC), timedelta(seconds=60)) == []
+    finally:
+        await store.close()
+
+
+async def test_without_background_nothing_runs(tmp_path: Path) -> None:
+    app = build_application(settings(tmp_path, tick_seconds=0.05), LoopbackRequest(), False)
+    async with running(app):
+        assert app.job_queue is not None and app.job_queue.jobs() == ()
+        assert SENDER_KEY not in app.bot_data
+        store: Store = app.bot_data[STORE_KEY]
+        assert await store.live_bots(datetime.now(UTC), timedelta(seconds=60)) == []
