@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.app import build_application, running
 from bot.config import Settings
@@ -15,8 +18,10 @@ from bot.loopback import LoopbackRequest, User
 from bot.supervisor import Health
 from handlers.admin import HEALTH_KEY, SENDER_KEY
 from handlers.common import STORE_KEY
+from storage.models import PushKind
 from storage.store import Store
 from tests.conftest import SEEDS
+from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 ADMIN = 1001
@@ -81,3 +86,28 @@ async def test_without_background_nothing_runs(tmp_path: Path) -> None:
         assert SENDER_KEY not in app.bot_data
         store: Store = app.bot_data[STORE_KEY]
         assert await store.live_bots(datetime.now(UTC), timedelta(seconds=60)) == []
+
+
+@pytest.mark.parametrize(
+    ("answer_after", "grace", "ends"), [(0.2, 10.0, "sent"), (30.0, 0.5, "pending")]
+)
+async def test_push_in_flight_at_shutdown_is_settled(
+    tmp_path: Path, answer_after: float, grace: float, ends: str
+) -> None:
+    store = await Store.open(tmp_path / "bot.db", seeds=SEEDS)
+    now = datetime.now(UTC)
+    await store.ensure_chat(5, "private", "ar", "UTC", now)
+    await store.enqueue("alert:5:x", 5, PushKind.ALERT, "خبر", None, now, now)
+    await store.close()
+    async with FakeBotAPI(rate_limits=RateLimits(enabled=False)) as server:
+        server.delay_next("sendMessage", answer_after)
+        options = settings(tmp_path, api_url=server.base_url, shutdown_grace=grace)
+        app = build_application(replace(options, token=DEFAULT_TOKEN))
+        async with running(app):
+            await server.wait_for_async(lambda: server.calls_to("sendMessage"), timeout=10)
+        # The application is shut down and its store closed; the row tells what happened.
+        store = await Store.open(tmp_path / "bot.db")
+        try:
+            assert [s async for _, _, s in store.sent_pushes()] == [ends]
+        finally:
+            await store.close()
