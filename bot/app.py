@@ -67,6 +67,7 @@ async def _post_init(app: Application) -> None:
     await app.bot.set_my_commands(bot_commands(Lang.AR))
     for lang in Lang:
         await app.bot.set_my_commands(bot_commands(lang), language_code=lang.value)
+    await store.warm_up()
     if app.bot_data[BACKGROUND_KEY]:
         await _start_background(app, store, settings)
 
@@ -76,7 +77,6 @@ async def _start_background(app: Application, store: Store, settings: Settings) 
     health: Health = app.bot_data[HEALTH_KEY]
     # Documents already in the archive at first start are not news.
     await store.mark_documents_seen()
-    await store.warm_up()
     holder, started = f"{socket.gethostname()}:{os.getpid()}", utc_now()
     app.bot_data[HOLDER_KEY] = holder
 

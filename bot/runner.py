@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import sqlite3
 import sys
 from urllib.parse import urlparse
 
@@ -92,5 +93,8 @@ def run_bot(settings: Settings) -> int:
             " or FURAT_API_URL.",
             file=sys.stderr,
         )
+        return 1
+    except sqlite3.Error as exc:  # at start-up: post_init opens and writes the database
+        print(f"Cannot use the database {settings.db_path} (FURAT_DB): {exc}.", file=sys.stderr)
         return 1
     return 0

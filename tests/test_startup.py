@@ -150,3 +150,12 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert proc.returncode != 0
+
+
+def test_unusable_database_is_one_sentence(server: FakeBotAPI, tmp_path: Path) -> None:
+    proc = furat(
+        ["run"], tmp_path, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, FURAT_API_URL=server.base_url
+    )  # FURAT_DB is a folder
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Cannot use the database" in lines[0], lines
