@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bot.schedule import BadTime, parse_zone
+
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
@@ -81,7 +83,7 @@ class Settings:
             webhook_secret=env.get("FURAT_WEBHOOK_SECRET", ""),
             listen=_listen(env.get("FURAT_LISTEN", "127.0.0.1:8443")),
             log_level=log_level,
-            timezone=env.get("FURAT_TZ", "Asia/Damascus"),
+            timezone=_zone(env.get("FURAT_TZ", "Asia/Damascus")),
             watch_dir=Path(env.get("FURAT_WATCH_DIR") or seeds_path),
             watch_seconds=_number(env, "FURAT_WATCH_SECONDS", "60", float, low=0.1),
             tick_seconds=_number(env, "FURAT_TICK_SECONDS", "5", float, low=0.1),
@@ -121,6 +123,15 @@ def _admin_ids(raw: str) -> frozenset[int]:
     except ValueError:
         raise SettingsError(
             f"FURAT_ADMIN_IDS must be Telegram user ids (numbers), not {raw!r}."
+        ) from None
+
+
+def _zone(raw: str) -> str:
+    try:
+        return parse_zone(raw)
+    except BadTime:
+        raise SettingsError(
+            f"FURAT_TZ must be an IANA time zone or a UTC offset, not {raw!r}."
         ) from None
 
 

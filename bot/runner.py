@@ -7,6 +7,8 @@ import logging
 import socket
 import sqlite3
 import sys
+from contextlib import closing
+from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram.error import InvalidToken, NetworkError
@@ -48,6 +50,16 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def database_problem(path: Path) -> str | None:
+    """Return why the database file cannot be opened, or None if it can."""
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA schema_version")
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None
+
+
 def run_bot(settings: Settings) -> int:
     """Run until interrupted; return the process exit code."""
     if not settings.token:
@@ -64,6 +76,11 @@ def run_bot(settings: Settings) -> int:
         if problem:
             print(f"Cannot listen on {host}:{port} (FURAT_LISTEN): {problem}.", file=sys.stderr)
             return 1
+    # Checked here, in one line: a failure in the application's start-up ends in tracebacks.
+    problem = database_problem(settings.db_path)
+    if problem:
+        print(f"Cannot use the database {settings.db_path} (FURAT_DB): {problem}.", file=sys.stderr)
+        return 1
     app = build_application(settings)
     logging.getLogger("telegram.ext").addFilter(_QuietAbort())
     try:

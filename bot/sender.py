@@ -157,17 +157,17 @@ class Sender:
                         wait = self.pacer.chat_ready(push.chat_id) - loop.time()
                         if wait > 0:
                             # This chat is paced: its row waits without taking an overall slot.
+                            waiting.pop(0)
                             await self.store.release_push(
                                 push.id, self.clock() + timedelta(seconds=wait)
                             )
-                            waiting.pop(0)
                             continue
                         await self.in_flight.acquire()
                         waiting.pop(0)
                         at = self.pacer.reserve(push.chat_id, loop.time())
                         task = asyncio.create_task(self._send_at(push, at))
                         self.tasks.add(task)
-                        task.add_done_callback(self.tasks.discard)
+                        task.add_done_callback(self._forget)
                 finally:
                     # Claimed but not handed to a send (cancelled or failed): back in the queue.
                     if waiting:
@@ -178,6 +178,12 @@ class Sender:
             await asyncio.shield(self._cancel_sends())
             raise
         return total
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Sent or not, its outcome could not be written: the row waits for its lease.
+            log.error("a send could not record its outcome", exc_info=exc)
 
     async def _cancel_sends(self) -> None:
         """Cancel the sends in flight; each puts its row back in the queue."""

@@ -15,9 +15,10 @@ import pytest
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.loopback import LoopbackRequest, User
-from bot.supervisor import Health
-from handlers.admin import HEALTH_KEY, SENDER_KEY
+from bot.supervisor import Health, State, Worker
+from handlers.admin import HEALTH_KEY, SENDER_KEY, health_lines
 from handlers.common import STORE_KEY
+from handlers.texts import Lang
 from storage.models import PushKind
 from storage.store import Store
 from tests.conftest import SEEDS
@@ -111,3 +112,25 @@ async def test_push_in_flight_at_shutdown_is_settled(
             assert [s async for _, _, s in store.sent_pushes()] == [ends]
         finally:
             await store.close()
+
+
+AT = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("worker", "lines"),
+    [
+        (Worker(State.RUNNING, AT), ["Sender: running since 2026-11-30 09:30:00 UTC"]),
+        (
+            Worker(State.RESTARTING, AT, "OperationalError: database is locked", AT, 2),
+            [
+                "Sender: restarting since 2026-11-30 09:30:00 UTC",
+                "Sender's last error (2026-11-30 09:30:00 UTC, 2 restarts):"
+                " OperationalError: database is locked",
+            ],
+        ),
+        (Worker(State.STOPPED), ["Sender: stopped"]),
+    ],
+)
+def test_health_lines(worker: Worker, lines: list[str]) -> None:
+    assert health_lines(Health(worker), Lang.EN) == lines

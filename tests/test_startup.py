@@ -46,6 +46,7 @@ def furat(args: list[str], db: Path, **env: str) -> subprocess.CompletedProcess[
         ("FURAT_ADMIN_IDS", "12, bob"),
         ("FURAT_MODE", "push"),
         ("FURAT_LOG_LEVEL", "LOUD"),
+        ("FURAT_TZ", "Mars/Olympus"),
     ],
 )
 def test_bad_setting_is_named(name: str, value: str) -> None:
