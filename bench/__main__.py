@@ -1,6 +1,7 @@
 """Benchmarks at scale, each against a baseline measured in the same run.
 
 usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N] [--updates N]
+                      [--stall-users N] [--stall-chars N] [--stall-mb MB]
 Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
 --json prints one JSON object with the keys named in the README.
 """
@@ -27,6 +28,7 @@ from bench.corpus import queries as make_queries
 from bench.corpus import write_corpus
 from bench.judge import Score, load_queries, rank_of
 from bench.results import RESULTS, write_section
+from bench.stall import loop_stall
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str]  # section, measure, Furat, baseline
@@ -396,6 +398,13 @@ def render(n_docs: int, m: dict[str, Any]) -> str:
         ),
         ("fan-out", "sender msgs/s, limits off (≥1000)", f"{m['fanout_msgs_s']:.0f}", "—"),
         ("fan-out", "pacing error at 30/s, % (≤5)", f"{m['pacing_error_pct']:.2f}", "—"),
+        (
+            "responsiveness",
+            f"max event-loop stall, ms: {m['loop_stall_users']} users' worst-case inputs "
+            f"({m['loop_stall_chars']:,} chars) + {m['loop_stall_article_mb']:.1f} MB ingest (≤50)",
+            f"{m['max_loop_stall_ms']:.1f}",
+            f"{m['loop_stall_idle_ms']:.1f} (idle loop)",
+        ),
     ]
     lines = [
         f"## Benchmarks at {n_docs:,} documents (python -m bench --docs {n_docs})",
@@ -432,6 +441,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=1000)
+    parser.add_argument("--stall-users", type=int, default=20)
+    parser.add_argument("--stall-chars", type=int, default=4096, help="size of hostile inputs")
+    parser.add_argument("--stall-mb", type=float, default=5.0, help="article ingested meanwhile")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
@@ -463,6 +475,13 @@ def main() -> None:
         )
         for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
             m[key] = m["fanout"][key]
+        # Last: it adds a large document to the archive the sections above measured.
+        m.update(
+            timed(
+                "loop stall",
+                lambda: loop_stall(db, work, args.stall_users, args.stall_chars, args.stall_mb),
+            )
+        )
     table = render(args.docs, m)
     write_section(f"scale-{args.docs}", table, args.results)
     print(json.dumps(m, ensure_ascii=False) if args.json else table)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,9 +27,10 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.jobs import make_sender, schedule
-from bot.sender import utc_now
+from bot.sender import Sender, utc_now
+from bot.supervisor import Health, Supervisor, Worker, describe
 from handlers import admin, articles, inline, search, subscriptions
-from handlers.admin import SENDER_KEY
+from handlers.admin import HEALTH_KEY, SENDER_KEY
 from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY, flood_guard, non_text, on_error
 from handlers.texts import Lang, bot_commands, lang_of
 from storage.store import Store
@@ -36,7 +39,11 @@ from storage.store import Store
 # (the first answer stays), and the bot does not read channels.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 CONSOLE_TOKEN = "1:console"
-SENDER_TASK = "sender_task"
+BACKGROUND_KEY = "background"
+SUPERVISORS_KEY = "supervisors"
+HOLDER_KEY = "presence_holder"
+HEARTBEAT_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class AddressedToBot(filters.MessageFilter):
@@ -56,24 +63,65 @@ async def _post_init(app: Application) -> None:
     store = await Store.open(settings.db_path, seeds=settings.seeds)
     app.bot_data[STORE_KEY] = store
     app.bot_data.setdefault(CLOCK_KEY, utc_now)
+    app.bot_data[HEALTH_KEY] = Health()
     await app.bot.set_my_commands(bot_commands(Lang.AR))
     for lang in Lang:
         await app.bot.set_my_commands(bot_commands(lang), language_code=lang.value)
+    await store.warm_up()
+    if app.bot_data[BACKGROUND_KEY]:
+        await _start_background(app, store, settings)
+
+
+async def _start_background(app: Application, store: Store, settings: Settings) -> None:
+    """Start what only the bot process does: heartbeat, sender and jobs."""
+    health: Health = app.bot_data[HEALTH_KEY]
     # Documents already in the archive at first start are not news.
     await store.mark_documents_seen()
-    await store.warm_up()
+    holder, started = f"{socket.gethostname()}:{os.getpid()}", utc_now()
+    app.bot_data[HOLDER_KEY] = holder
+
+    await store.beat(holder, started, started)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await store.beat(holder, started, utc_now())
+
     sender = make_sender(app, store, settings)
     app.bot_data[SENDER_KEY] = sender
-    app.bot_data[SENDER_TASK] = asyncio.create_task(sender.run(), name="outbox-sender")
+    clock = app.bot_data[CLOCK_KEY]
+    supervisors = [
+        Supervisor("outbox-sender", sender.run, health.sender, clock),
+        Supervisor("heartbeat", heartbeat, Worker(), clock),
+    ]
+    for supervisor in supervisors:
+        supervisor.start()
+    app.bot_data[SUPERVISORS_KEY] = supervisors
     schedule(app, settings)
 
 
 async def _post_stop(app: Application) -> None:
-    task: asyncio.Task[None] | None = app.bot_data.pop(SENDER_TASK, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Stop in order: the sender stops claiming and settles its sends, then the workers end."""
+    sender: Sender | None = app.bot_data.get(SENDER_KEY)
+    if sender is not None:
+        await sender.stop(app.bot_data[SETTINGS_KEY].shutdown_grace)
+    for supervisor in app.bot_data.pop(SUPERVISORS_KEY, []):
+        await supervisor.stop()
+    store: Store | None = app.bot_data.get(STORE_KEY)
+    holder = app.bot_data.pop(HOLDER_KEY, None)
+    if store is not None and holder is not None:
+        try:
+            await store.leave(holder)
+        except Exception:  # the row then ages out: the console reads only recent beats
+            log.warning("could not clear this bot's presence row", exc_info=True)
+
+
+async def _note_job_failure(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remember a job's last failure for /status (on_error has logged it already)."""
+    health: Health | None = context.application.bot_data.get(HEALTH_KEY)
+    if context.job is not None and context.error is not None and health is not None:
+        now = context.application.bot_data[CLOCK_KEY]()
+        health.jobs[context.job.name or "job"] = (now, describe(context.error))
 
 
 async def track_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -97,8 +145,14 @@ async def _post_shutdown(app: Application) -> None:
         await store.close()
 
 
-def build_application(settings: Settings, request: BaseRequest | None = None) -> Application:
-    """Return the Application wired with every handler; `request` replaces the network."""
+def build_application(
+    settings: Settings, request: BaseRequest | None = None, background: bool = True
+) -> Application:
+    """Return the Application wired with every handler; `request` replaces the network.
+
+    Without background the application only answers updates: no sender, no jobs, no heartbeat,
+    and the outbox and the matching state are left as they are (the console).
+    """
     builder = (
         Application.builder()
         .token(settings.token or CONSOLE_TOKEN)
@@ -120,6 +174,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     app.bot_data[SETTINGS_KEY] = settings
+    app.bot_data[BACKGROUND_KEY] = background
 
     # Group -2 sees every update first: a chat that writes is active again, even when flooding.
     app.add_handler(TypeHandler(Update, track_chat), group=-2)
@@ -155,6 +210,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     app.add_handler(InlineQueryHandler(inline.inline_query))
 
     app.add_error_handler(on_error)
+    app.add_error_handler(_note_job_failure)
     return app
 
 

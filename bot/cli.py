@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.console import chat
 from bot.logs import configure_logging
 from bot.runner import run_bot
@@ -123,7 +123,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 def run_cli(argv: Sequence[str]) -> int:
     """Run one command and return the process exit code."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"furat: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.token)
     if args.command == "run":
         return run_bot(settings)

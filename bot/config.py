@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from bot.schedule import BadTime, parse_zone
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+N = TypeVar("N", int, float)
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is malformed or out of range; the message says which."""
 
 
 def _default_seeds() -> Path:
@@ -45,39 +55,89 @@ class Settings:
     max_attempts: int = 5
     retry_base: float = 2.0
     digest_when_empty: bool = False
+    shutdown_grace: float = 10.0  # seconds sends in flight get to finish when the bot stops
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from the environment (or a mapping standing in for it)."""
+        """Read and check settings from the environment (or a mapping standing in for it)."""
         env = os.environ if env is None else env
-        admins = frozenset(
-            int(x) for x in env.get("FURAT_ADMIN_IDS", "").replace(",", " ").split() if x
-        )
         seeds = env.get("FURAT_SEEDS")
         seeds_path = Path(seeds) if seeds else _default_seeds()
         flag = {"1", "true", "yes", "on"}
+        mode = env.get("FURAT_MODE", "polling").strip()
+        if mode not in ("polling", "webhook"):
+            raise SettingsError(f"FURAT_MODE must be polling or webhook, not {mode!r}.")
+        log_level = env.get("FURAT_LOG_LEVEL", "INFO").strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"FURAT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}."
+            )
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             db_path=Path(env.get("FURAT_DB", "furat.db")),
             seeds=seeds_path,
             api_url=env.get("FURAT_API_URL", DEFAULT_API_URL),
-            admin_ids=admins,
-            mode=env.get("FURAT_MODE", "polling"),
+            admin_ids=_admin_ids(env.get("FURAT_ADMIN_IDS", "")),
+            mode=mode,
             webhook_url=env.get("FURAT_WEBHOOK_URL", ""),
             webhook_secret=env.get("FURAT_WEBHOOK_SECRET", ""),
-            listen=env.get("FURAT_LISTEN", "127.0.0.1:8443"),
-            log_level=env.get("FURAT_LOG_LEVEL", "INFO").upper(),
-            timezone=env.get("FURAT_TZ", "Asia/Damascus"),
+            listen=_listen(env.get("FURAT_LISTEN", "127.0.0.1:8443")),
+            log_level=log_level,
+            timezone=_zone(env.get("FURAT_TZ", "Asia/Damascus")),
             watch_dir=Path(env.get("FURAT_WATCH_DIR") or seeds_path),
-            watch_seconds=float(env.get("FURAT_WATCH_SECONDS", "60")),
-            tick_seconds=float(env.get("FURAT_TICK_SECONDS", "5")),
-            max_subscriptions=int(env.get("FURAT_MAX_SUBSCRIPTIONS", "50")),
-            rate_global=float(env.get("FURAT_RATE_GLOBAL", "30")),
-            rate_private=float(env.get("FURAT_RATE_PRIVATE", "1")),
-            rate_group_per_min=float(env.get("FURAT_RATE_GROUP_PER_MIN", "20")),
+            watch_seconds=_number(env, "FURAT_WATCH_SECONDS", "60", float, low=0.1),
+            tick_seconds=_number(env, "FURAT_TICK_SECONDS", "5", float, low=0.1),
+            max_subscriptions=_number(env, "FURAT_MAX_SUBSCRIPTIONS", "50", int, low=1),
+            rate_global=_number(env, "FURAT_RATE_GLOBAL", "30", float),
+            rate_private=_number(env, "FURAT_RATE_PRIVATE", "1", float),
+            rate_group_per_min=_number(env, "FURAT_RATE_GROUP_PER_MIN", "20", float),
             paid_broadcast=env.get("FURAT_PAID_BROADCAST", "").lower() in flag,
-            send_concurrency=int(env.get("FURAT_SEND_CONCURRENCY", "32")),
-            max_attempts=int(env.get("FURAT_MAX_ATTEMPTS", "5")),
-            retry_base=float(env.get("FURAT_RETRY_BASE", "2")),
+            send_concurrency=_number(env, "FURAT_SEND_CONCURRENCY", "32", int, low=1),
+            max_attempts=_number(env, "FURAT_MAX_ATTEMPTS", "5", int, low=1),
+            retry_base=_number(env, "FURAT_RETRY_BASE", "2", float),
             digest_when_empty=env.get("FURAT_DIGEST_EMPTY", "").lower() in flag,
         )
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        """Return the host and port the webhook server listens on."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[N], low: float = 0.0) -> N:
+    """Return a numeric setting of at least low, or raise SettingsError naming it."""
+    raw = env.get(name, default).strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}.") from None
+    if not math.isfinite(value) or value < low:
+        raise SettingsError(f"{name} must be a number of at least {low:g}, not {raw!r}.")
+    return value
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    try:
+        return frozenset(int(x) for x in raw.replace(",", " ").split())
+    except ValueError:
+        raise SettingsError(
+            f"FURAT_ADMIN_IDS must be Telegram user ids (numbers), not {raw!r}."
+        ) from None
+
+
+def _zone(raw: str) -> str:
+    try:
+        return parse_zone(raw)
+    except BadTime:
+        raise SettingsError(
+            f"FURAT_TZ must be an IANA time zone or a UTC offset, not {raw!r}."
+        ) from None
+
+
+def _listen(raw: str) -> str:
+    """Return a checked host:port, or raise SettingsError."""
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SettingsError(f"FURAT_LISTEN must be host:port with a port 1-65535, not {raw!r}.")
+    return f"{host or '127.0.0.1'}:{int(port)}"

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from typing import Any, TextIO
 
 from telegram.ext import Application
 
-from bot.app import build_application, running
+from bot.app import HEARTBEAT_SECONDS, build_application, running
 from bot.config import Settings
 from bot.loopback import BOT_USERNAME, Call, LoopbackRequest, User, visible_text
+from bot.sender import utc_now
+from handlers.common import STORE_KEY
+from storage.store import Store
+
+# A bot beats every HEARTBEAT_SECONDS; three missed beats mean it is gone.
+PRESENCE_WITHIN = 3 * HEARTBEAT_SECONDS + 1
 
 BANNER = (
     "Furat console — type a search (Arabic or English) or a command (/help, /latest, ...).\n"
@@ -75,14 +82,32 @@ class Console:
         self._print_calls()
 
 
+async def bot_notice(store: Store) -> str | None:
+    """Return one line saying that a running bot uses this database, or None."""
+    now = utc_now()
+    bots = await store.live_bots(now, timedelta(seconds=PRESENCE_WITHIN))
+    if not bots:
+        return None
+    seen = max(0, round((now - bots[0].seen_at).total_seconds()))
+    return (
+        f"Note: a running bot ({bots[0].holder}, seen {seen} s ago) uses this database; "
+        "this console sends no pushes and leaves its queue alone."
+    )
+
+
 async def chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     """Run the console until /quit or end of input."""
     request = LoopbackRequest()
-    app = build_application(settings, request)
+    # The console only answers what is typed: the outbox, the jobs and the matching state belong
+    # to a bot that may be running on the same database.
+    app = build_application(settings, request, background=False)
     async with running(app):
         console = Console(app, request, out)
         console.seen = len(request.calls)
         print(f"{BANNER}\n(@{BOT_USERNAME}, archive: {settings.db_path})", file=out)
+        notice = await bot_notice(app.bot_data[STORE_KEY])
+        if notice:
+            print(notice, file=out)
         while True:
             print("\n> ", end="", file=out, flush=True)
             line = await asyncio.to_thread(stdin.readline)

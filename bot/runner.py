@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
+import sqlite3
 import sys
+from contextlib import closing
+from pathlib import Path
 from urllib.parse import urlparse
+
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Settings
+from bot.logs import REDACTED
 
 NO_TOKEN = """Furat needs a bot token to run.
   1. In Telegram, talk to @BotFather, send /newbot and follow the steps.
@@ -15,28 +24,94 @@ NO_TOKEN = """Furat needs a bot token to run.
 To try the bot without a token or network, run: furat chat"""
 
 
+class _QuietAbort(logging.Filter):
+    """Drop the library's traceback of a start-up call that gave up: we say it in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the last word of a network retry loop that gave up."""
+        return "Aborting" not in str(record.msg)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Return why the webhook server could not listen on host:port, or None if it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host!r}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # The webhook server sets SO_REUSEADDR too: a port held by a listener still fails.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = "another process is listening there" if exc.errno == errno.EADDRINUSE else ""
+            return reason or exc.strerror or str(exc)
+    return None
+
+
+def database_problem(path: Path) -> str | None:
+    """Return why the database file cannot be opened, or None if it can."""
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA schema_version")
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None
+
+
 def run_bot(settings: Settings) -> int:
     """Run until interrupted; return the process exit code."""
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    app = build_application(settings)
     if settings.mode == "webhook":
         if not (settings.webhook_url and settings.webhook_secret):
             print("Webhook mode needs FURAT_WEBHOOK_URL and FURAT_WEBHOOK_SECRET.", file=sys.stderr)
             return 2
-        host, _, port = settings.listen.rpartition(":")
-        app.run_webhook(
-            listen=host or "127.0.0.1",
-            port=int(port),
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=ALLOWED_UPDATES,
+        # Checked before anything is registered: Telegram must not be told about a webhook
+        # this process cannot serve.
+        host, port = settings.host_port
+        problem = port_problem(host, port)
+        if problem:
+            print(f"Cannot listen on {host}:{port} (FURAT_LISTEN): {problem}.", file=sys.stderr)
+            return 1
+    # Checked here, in one line: a failure in the application's start-up ends in tracebacks.
+    problem = database_problem(settings.db_path)
+    if problem:
+        print(f"Cannot use the database {settings.db_path} (FURAT_DB): {problem}.", file=sys.stderr)
+        return 1
+    app = build_application(settings)
+    logging.getLogger("telegram.ext").addFilter(_QuietAbort())
+    try:
+        if settings.mode == "webhook":
+            host, port = settings.host_port
+            app.run_webhook(
+                listen=host,
+                port=port,
+                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        print(
+            "The Bot API refused the token: check TELEGRAM_BOT_TOKEN (BotFather gives it).",
+            file=sys.stderr,
         )
-    elif settings.mode == "polling":
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
-    else:
-        print(f"FURAT_MODE must be polling or webhook, not {settings.mode!r}.", file=sys.stderr)
-        return 2
+        return 1
+    except NetworkError as exc:
+        where = urlparse(settings.api_url).netloc or settings.api_url
+        reason = str(exc).replace(settings.token, REDACTED)
+        print(
+            f"Cannot reach the Telegram Bot API at {where} ({reason}); check the network"
+            " or FURAT_API_URL.",
+            file=sys.stderr,
+        )
+        return 1
+    except sqlite3.Error as exc:  # at start-up: post_init opens and writes the database
+        print(f"Cannot use the database {settings.db_path} (FURAT_DB): {exc}.", file=sys.stderr)
+        return 1
     return 0

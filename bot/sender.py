@@ -105,59 +105,114 @@ class Sender:
         self.pacer = Pacer(limits)
         self.rng = rng or random.Random()
         self.wakeup = asyncio.Event()
+        self.stopping = asyncio.Event()
         self.in_flight = asyncio.Semaphore(limits.concurrency)
+        self.tasks: set[asyncio.Task[None]] = set()  # sends in flight, and only those
+        self._recovered = False
 
     def wake(self) -> None:
         """Tell the loop that new rows may be due."""
         self.wakeup.set()
 
     async def run(self) -> None:
-        """Drain forever: send what is due, then sleep until the next row is due or a wake."""
-        await self.store.recover_in_flight()
-        while True:
-            try:
-                await self.drain()
-                nxt = await self.store.next_due()
-                delay = 1.0 if nxt is None else (nxt - self.clock()).total_seconds()
-                self.wakeup.clear()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wakeup.wait(), timeout=min(delay, 1.0))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive any one failure
-                log.exception("sender loop failed; retrying in a second")
-                await asyncio.sleep(1)
+        """Drain until stopped: send what is due, then sleep until the next row is due or a wake.
+
+        A failure ends the call; the supervisor logs it and calls again after a backoff.
+        """
+        if not self._recovered:
+            # Once per process: a later restart must not requeue this process's own sends.
+            await self.store.recover_in_flight()
+            self._recovered = True
+        while not self.stopping.is_set():
+            await self.drain()
+            nxt = await self.store.next_due()
+            delay = 1.0 if nxt is None else (nxt - self.clock()).total_seconds()
+            self.wakeup.clear()
+            if delay > 0 and not self.stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=min(delay, 1.0))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let sends in flight finish for up to grace seconds, requeue the rest."""
+        self.stopping.set()
+        self.wake()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=grace)
+        await self._cancel_sends()
 
     async def drain(self) -> int:
-        """Send every row due now; return how many were attempted."""
+        """Send every row due now; return how many were claimed."""
         total = 0
         loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Task[None]] = []
-        while True:
-            pushes = await self.store.claim_due(self.clock(), self.limits.concurrency)
-            if not pushes:
-                break
-            for push in pushes:
-                wait = self.pacer.chat_ready(push.chat_id) - loop.time()
-                if wait > 0:
-                    # This chat is paced: its row waits without taking an overall slot.
-                    await self.store.release_push(push.id, self.clock() + timedelta(seconds=wait))
-                    continue
-                await self.in_flight.acquire()
-                at = self.pacer.reserve(push.chat_id, loop.time())
-                tasks.append(asyncio.create_task(self._send_at(push, at)))
-            total += len(pushes)
-        if tasks:
-            await asyncio.gather(*tasks)
+        try:
+            while not self.stopping.is_set():
+                pushes = await self.store.claim_due(self.clock(), self.limits.concurrency)
+                if not pushes:
+                    break
+                total += len(pushes)
+                waiting = list(pushes)
+                try:
+                    while waiting:
+                        push = waiting[0]
+                        wait = self.pacer.chat_ready(push.chat_id) - loop.time()
+                        if wait > 0:
+                            # This chat is paced: its row waits without taking an overall slot.
+                            waiting.pop(0)
+                            await self.store.release_push(
+                                push.id, self.clock() + timedelta(seconds=wait)
+                            )
+                            continue
+                        await self.in_flight.acquire()
+                        waiting.pop(0)
+                        at = self.pacer.reserve(push.chat_id, loop.time())
+                        task = asyncio.create_task(self._send_at(push, at))
+                        self.tasks.add(task)
+                        task.add_done_callback(self._forget)
+                finally:
+                    # Claimed but not handed to a send (cancelled or failed): back in the queue.
+                    if waiting:
+                        await asyncio.shield(self._requeue(waiting))
+            if self.tasks:
+                await asyncio.wait(set(self.tasks))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel_sends())
+            raise
         return total
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Sent or not, its outcome could not be written: the row waits for its lease.
+            log.error("a send could not record its outcome", exc_info=exc)
+
+    async def _cancel_sends(self) -> None:
+        """Cancel the sends in flight; each puts its row back in the queue."""
+        tasks = set(self.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _requeue(self, pushes: list[Push]) -> None:
+        now = self.clock()
+        for push in pushes:
+            await self.store.release_push(push.id, now)
 
     async def _send_at(self, push: Push, at: float) -> None:
         try:
             delay = at - asyncio.get_running_loop().time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+                if self.stopping.is_set():
+                    await self._requeue([push])
+                    return
             await self._send(push)
+        except asyncio.CancelledError:
+            # Stopped mid-send: the request may have reached Telegram or not. The row goes
+            # back to the queue (at least once), never stays 'sending'.
+            await asyncio.shield(self._requeue([push]))
+            raise
         finally:
             self.in_flight.release()
 

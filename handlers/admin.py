@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.supervisor import Health, State
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
-from handlers.texts import counted, t
+from handlers.texts import Lang, counted, t
 
 SENDER_KEY = "sender"
+HEALTH_KEY = "health"
 
 
 async def _is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -44,26 +47,56 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, t(lang, "broadcast_queued", chats=counted(lang, "chats", count)), lang)
 
 
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "?"
+
+
+def health_lines(health: Health, lang: Lang) -> list[str]:
+    """Return the /status lines about the sender and the jobs' last failures."""
+    sender = health.sender
+    if sender.state is State.RESTARTING:
+        lines = [t(lang, "sender_restarting", since=_when(sender.since))]
+    elif sender.state is State.RUNNING:
+        lines = [t(lang, "sender_running", since=_when(sender.since))]
+    else:
+        lines = [t(lang, "sender_stopped")]
+    if sender.last_error:
+        lines.append(
+            t(
+                lang,
+                "sender_last_error",
+                at=_when(sender.failed_at),
+                restarts=sender.restarts,
+                error=html.escape(sender.last_error),
+            )
+        )
+    for job, (at, error) in sorted(health.jobs.items()):
+        lines.append(
+            t(lang, "job_failed", job=html.escape(job), at=_when(at), error=html.escape(error))
+        )
+    return lines
+
+
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show queue depth, recent deliveries, chats, subscriptions and the last ingest."""
+    """Show queue depth, recent deliveries, chats, subscriptions, the last ingest and health."""
     if not await _is_operator(update, context):
         return
     lang = lang_for(update)
     s = await store_of(context).queue_status(clock_of(context)())
-    await reply(
-        update,
-        t(
-            lang,
-            "status",
-            pending=s.pending,
-            sent=s.sent_24h,
-            failed=s.failed_24h,
-            chats=s.active_chats,
-            subs=s.subscriptions,
-            last=html.escape(s.last_ingest or t(lang, "never")),
-        ),
+    text = t(
         lang,
+        "status",
+        pending=s.pending,
+        sent=s.sent_24h,
+        failed=s.failed_24h,
+        chats=s.active_chats,
+        subs=s.subscriptions,
+        last=html.escape(s.last_ingest or t(lang, "never")),
     )
+    health: Health | None = context.application.bot_data.get(HEALTH_KEY)
+    if health is not None:
+        text = "\n".join([text, *health_lines(health, lang)])
+    await reply(update, text, lang)
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -238,6 +238,26 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "<b>Status</b>\nQueued: {pending}\nSent in 24 h: {sent}\nFailed in 24 h: "
         "{failed}\nActive chats: {chats}\nSubscriptions: {subs}\nLast ingest: {last}",
     },
+    "sender_running": {
+        Lang.AR: "المُرسِل: يعمل منذ {since}",
+        Lang.EN: "Sender: running since {since}",
+    },
+    "sender_restarting": {
+        Lang.AR: "المُرسِل: يُعاد تشغيله منذ {since}",
+        Lang.EN: "Sender: restarting since {since}",
+    },
+    "sender_stopped": {
+        Lang.AR: "المُرسِل: متوقف",
+        Lang.EN: "Sender: stopped",
+    },
+    "sender_last_error": {
+        Lang.AR: "آخر خطأ للمُرسِل ({at}، {restarts} إعادة تشغيل): {error}",
+        Lang.EN: "Sender's last error ({at}, {restarts} restarts): {error}",
+    },
+    "job_failed": {
+        Lang.AR: "آخر فشل للمهمة {job} ({at}): {error}",
+        Lang.EN: "Job {job} last failed ({at}): {error}",
+    },
     "reloaded": {
         Lang.AR: "🔄 التحديث: {summary}",
         Lang.EN: "🔄 Ingest: {summary}",

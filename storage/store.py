@@ -22,6 +22,7 @@ from storage.models import (
 )
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
+from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
@@ -65,7 +66,7 @@ def _build_vocabulary(
     return vocab
 
 
-class Store(IngestStore, PushStore, OutboxStore):
+class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, db: Database, path: str, stemmer: Stemmer) -> None:

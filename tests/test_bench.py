@@ -23,6 +23,8 @@ KEYS = {
     "match_s_100k_subs",
     "fanout_msgs_s",
     "pacing_error_pct",
+    "max_loop_stall_ms",
+    "loop_stall_idle_ms",
 }
 
 
@@ -45,6 +47,12 @@ def test_bench_smoke(tmp_path: Path) -> None:
             "60",
             "--updates",
             "100",
+            "--stall-users",
+            "5",
+            "--stall-chars",
+            "300",
+            "--stall-mb",
+            "0.5",
             "--json",
             "--results",
             str(results),
@@ -62,4 +70,6 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert metrics["success_at_1"] > 0.5
     for baseline in ("success_at_1_fts5", "success_at_1_tantivy"):
         assert 0 <= metrics[baseline] <= 1, baseline
-    assert "## Benchmarks at 1,000 documents" in results.read_text(encoding="utf-8")
+    assert metrics["loop_stall_answers"] == 5 * 7  # every hostile input was answered
+    table = results.read_text(encoding="utf-8")
+    assert "## Benchmarks at 1,000 documents" in table and "max event-loop stall" in table

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.sender import Limits, Pacer, Sender
+from bot.supervisor import State, Supervisor, Worker
 from storage.models import PushKind
 from storage.store import Store
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits
@@ -148,3 +151,93 @@ def test_pacer_spaces_sends() -> None:
     assert pacer.reserve(-5, 0.0) == pytest.approx(0.3)
     assert pacer.chat_ready(-5) == pytest.approx(3.3)  # 20 per minute per group
     assert pacer.chat_ready(4) == 0.0
+
+
+def send_tasks() -> list[asyncio.Task[object]]:
+    """Return the send tasks still alive in this loop."""
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and getattr(t.get_coro(), "__qualname__", "").endswith("_send_at")
+    ]
+
+
+async def test_cancelled_drain_leaves_no_send_and_no_sending_row(
+    server: FakeBotAPI, setup: tuple[Store, Sender]
+) -> None:
+    store, sender = setup
+    for chat in (1, 2, 3):
+        await push(store, chat)
+    server.delay_next("sendMessage", 30, count=3)  # the answers hang: three sends in flight
+    draining = asyncio.create_task(sender.drain())
+    await server.wait_for_async(lambda: len(server.calls_to("sendMessage")) == 3, timeout=10)
+    draining.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await draining
+    assert send_tasks() == []
+    assert set((await statuses(store)).values()) == {"pending"}  # back in the queue
+
+
+async def test_finished_sends_are_not_kept(server: FakeBotAPI, setup: tuple[Store, Sender]) -> None:
+    store, sender = setup
+    for chat in range(1, 11):
+        await push(store, chat)
+    assert await sender.drain() == 10
+    assert set((await statuses(store)).values()) == {"sent"}
+    assert sender.tasks == set()
+
+
+@pytest.mark.parametrize(
+    ("answer_after", "grace", "ends"), [(0.2, 30.0, "sent"), (30, 0.1, "pending")]
+)
+async def test_stop_settles_the_send_in_flight(
+    server: FakeBotAPI,
+    setup: tuple[Store, Sender],
+    answer_after: float,
+    grace: float,
+    ends: str,
+) -> None:
+    store, sender = setup
+    await push(store, 1)
+    server.delay_next("sendMessage", answer_after)
+    running = asyncio.create_task(sender.run())
+    await server.wait_for_async(lambda: server.calls_to("sendMessage"), timeout=10)
+    await sender.stop(grace)
+    await asyncio.wait_for(running, timeout=10)  # the loop ends by itself: nothing to cancel
+    assert await statuses(store) == {"alert:1:1": ends}
+    assert send_tasks() == []
+
+
+async def test_stopped_sender_claims_nothing(
+    server: FakeBotAPI, setup: tuple[Store, Sender]
+) -> None:
+    store, sender = setup
+    await sender.stop()
+    await push(store, 1)
+    assert await sender.drain() == 0
+    assert await statuses(store) == {"alert:1:1": "pending"}
+
+
+async def test_locked_database_at_start_is_survived(
+    server: FakeBotAPI, setup: tuple[Store, Sender]
+) -> None:
+    store, sender = setup
+    await push(store, 1)
+    await store._conn.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(store.path, isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    worker = Worker()
+    supervisor = Supervisor("outbox-sender", sender.run, worker, lambda: datetime.now(UTC), 0.05)
+    supervisor.start()
+    try:
+        await asyncio.wait_for(supervisor.failed.wait(), timeout=20)
+        assert worker.state is State.RESTARTING
+        assert worker.last_error is not None and "locked" in worker.last_error
+        other.execute("ROLLBACK")
+        await server.wait_for_async(lambda: server.sent, timeout=10)
+        await sender.stop()
+        assert await statuses(store) == {"alert:1:1": "sent"}
+        assert worker.state is State.STOPPED
+    finally:
+        other.close()
+        await supervisor.stop()
