@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,28 +67,19 @@ def chat_active(db: Path, chat: int) -> bool:
     return bool(row and row[0])
 
 
-def test_alert_and_digest(server: FakeBotAPI, tmp_path: Path) -> None:
+def test_alert_across_processes(server: FakeBotAPI, tmp_path: Path) -> None:
+    # The digest's timing runs on the injected clock in tests/test_digest_clock.py.
     db = tmp_path / "p.db"
     bot = BotProcess(server, db, **FAST)
     try:
         wait_polling(server)
         server.send_text(11, "/subscribe الرقة", user_id=11)
         wait_text(server, 11, "ستصلك")
-        # A digest at a whole minute 20–80 s ahead, in UTC, so the article lands before it.
-        at = (datetime.now(UTC) + timedelta(seconds=80)).strftime("%H:%M")
-        server.send_text(12, "/timezone UTC", user_id=12)
-        wait_text(server, 12, "UTC")  # updates run concurrently: wait before the next command
-        server.send_text(12, f"/digest {at}", user_id=12)
-        wait_text(server, 12, at)
         ingest(db, tmp_path, 1)
         server.wait_for(lambda: alerts(server, 11), timeout=WAIT)
         time.sleep(1.5)  # several more ticks: still exactly one alert
         assert len(alerts(server, 11)) == 1
         assert "تقرير ميداني رقم 1" in alerts(server, 11)[0]
-        assert not alerts(server, 12)
-        # The digest goes out at the start of the chosen minute, at most about a minute away.
-        server.wait_for(lambda: any("موجزك" in t for t in texts(server, 12)), timeout=90)
-        assert any("تقرير ميداني رقم 1" in t for t in texts(server, 12))
     finally:
         out = bot.stop()
     assert "update failed" not in out
