@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from storage.vocabulary import TermCounts
 INGEST_BATCH = 256
 # Nor more text than this per transaction: another process's writes wait for it to commit.
 INGEST_BATCH_CHARS = 8_000_000
+STATEMENT_CHARS = 500_000
 # A file modified this recently may change again within the same mtime tick: its size and
 # mtime are not recorded, so the next pass reads it again (git's "racy clean" rule).
 RACY_NS = 2_000_000_000
@@ -155,6 +156,18 @@ def _added_counts(batch: list[_Analysed]) -> TermCounts:
     counts = TermCounts()
     counts.add((surface, stem) for doc in batch for *_, surface, stem in doc.passages)
     return counts
+
+
+def _chunks(rows: list[str]) -> Iterator[str]:
+    """Yield the rows as JSON arrays of at most about STATEMENT_CHARS characters each."""
+    start, size = 0, 0
+    for i, row in enumerate(rows):
+        if size and size + len(row) > STATEMENT_CHARS:
+            yield f"[{','.join(rows[start:i])}]"
+            start, size = i, 0
+        size += len(row) + 1
+    if start < len(rows):
+        yield f"[{','.join(rows[start:])}]"
 
 
 def _meta(f: ArticleFile) -> Meta:
@@ -404,21 +417,25 @@ class IngestStore(Connected):
         conn: aiosqlite.Connection, documents: list[str], passages: list[str], now: str
     ) -> None:
         """Insert the documents and passages (JSON arrays) gathered so far; empty the lists."""
-        # One statement per table reading a JSON array: SQLite indexes the whole batch in one
-        # call that releases the GIL, while the worker thread analyses the next batch.
-        await conn.execute(
-            "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
-            " ingested_at, key, root, size, mtime_ns) SELECT value ->> 0, value ->> 1,"
-            " value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7,"
-            " value ->> 8, value ->> 9, value ->> 10 FROM json_each(?)",
-            (now, f"[{','.join(documents)}]"),
-        )
-        await conn.execute(
-            'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
-            " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
-            " value ->> 5 FROM json_each(?)",
-            (f"[{','.join(passages)}]",),
-        )
+        # A few statements per table reading a JSON array: SQLite indexes many rows in one
+        # call that releases the GIL, while the worker thread analyses the next batch. Each
+        # array stays under STATEMENT_CHARS: encoding one holds the GIL, and the event loop
+        # waits for it.
+        for chunk in _chunks(documents):
+            await conn.execute(
+                "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
+                " ingested_at, key, root, size, mtime_ns) SELECT value ->> 0, value ->> 1,"
+                " value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7,"
+                " value ->> 8, value ->> 9, value ->> 10 FROM json_each(?)",
+                (now, chunk),
+            )
+        for chunk in _chunks(passages):
+            await conn.execute(
+                'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
+                " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
+                " value ->> 5 FROM json_each(?)",
+                (chunk,),
+            )
         documents.clear()
         passages.clear()
 

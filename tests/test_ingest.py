@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -322,3 +323,22 @@ async def test_one_file_reached_from_two_roots_is_one_document(
         report = await empty_store.ingest([named])
         assert outcomes(report) == [("sub/k", Outcome.UNCHANGED)]
     assert (await empty_store.stats()).documents == 1
+
+
+@pytest.mark.parametrize(
+    ("sizes", "limit", "arrays"),
+    [
+        ([], 10, 0),
+        ([3, 3, 3], 10, 2),  # 3+1+3+1 fits, the third starts a new array
+        ([30], 10, 1),  # one row longer than the limit still goes, alone
+        ([1] * 50, 10, 10),
+    ],
+)
+def test_rows_are_sent_in_bounded_json_arrays(
+    monkeypatch: pytest.MonkeyPatch, sizes: list[int], limit: int, arrays: int
+) -> None:
+    monkeypatch.setattr(storage.ingest, "STATEMENT_CHARS", limit)
+    rows = [json.dumps("x" * (n - 2)) if n >= 2 else "1" for n in sizes]
+    chunks = list(storage.ingest._chunks(rows))
+    assert len(chunks) == arrays
+    assert [row for chunk in chunks for row in json.loads(chunk)] == [json.loads(r) for r in rows]
