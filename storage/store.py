@@ -24,7 +24,7 @@ from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
 from storage.pushes import PushStore
-from storage.query import Stemmer, plan_query
+from storage.query import MAX_CONCEPTS, Stemmer, plan_query
 from storage.ranking import Candidate, Scorer
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
@@ -281,9 +281,24 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
                 if len(self._plans) >= PLAN_CACHE:
                     del self._plans[next(iter(self._plans))]  # the oldest
                 self._plans[query] = plan
-        if plan.empty:
+        hits = [] if plan.empty else await self._run_plan(plan, vocab, limit, max(0, offset))
+        return hits or await self._by_title(query, limit, max(0, offset))
+
+    async def _by_title(self, query: str, limit: int, offset: int) -> list[SearchHit]:
+        """Return the first passage of each document whose headline holds every query word."""
+        stopwords = load_lexicon().stopwords
+        words = [t for t in dict.fromkeys(tokens(query)) if t not in stopwords][:MAX_CONCEPTS]
+        if not words:
             return []
-        return await self._run_plan(plan, vocab, limit, max(0, offset))
+        # Quoted phrases: no input reaches FTS5 syntax.
+        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        rows = await self._read.execute_fetchall(
+            "SELECT (SELECT id FROM passages WHERE document_id = t.id ORDER BY ordinal LIMIT 1)"
+            " FROM (SELECT rowid AS id, rank FROM titles_fts WHERE titles_fts MATCH ?"
+            " ORDER BY rank LIMIT ? OFFSET ?) t ORDER BY t.rank",
+            (expression, limit, offset),
+        )
+        return await self._hits([(0.0, row[0]) for row in rows if row[0]], set(words))
 
     async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
         # Rank inside FTS5 first, then join only the chosen rows: joining before the sort

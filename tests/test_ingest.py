@@ -266,6 +266,22 @@ async def test_title_paragraph_stays_searchable(empty_store: Store, tmp_path: Pa
     assert doc is not None and doc.title == "سقوط قذائف على حي الميدان"
 
 
+async def test_words_only_in_the_headline_find_the_article(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "summit.txt"
+    path.write_text(
+        "قمة استثنائية في الدوحة\n\nاجتمع القادة العرب اليوم لبحث الأوضاع في المنطقة.\n",
+        encoding="utf-8",
+    )
+    await empty_store.ingest([path])
+    hits = await empty_store.search("قمة استثنائية")
+    assert [(h.doc, h.passage[:12]) for h in hits] == [("summit", "اجتمع القادة")]
+    assert await empty_store.search('استثنائية" OR *') != []  # quoted: no FTS5 syntax
+    await empty_store.remove_document("summit")
+    assert await empty_store.search("استثنائية") == []
+
+
 async def test_article_of_one_paragraph_citing_hashtags_lands(
     empty_store: Store, tmp_path: Path
 ) -> None:
