@@ -1,8 +1,8 @@
 """The real jobs against one store while everything else runs at once.
 
-Overlapping matching passes, an ingest in this process and one in another process, and the
-sender all run together; afterwards every alert must have reached exactly the chats whose
-subscriptions match its document, once.
+Overlapping matching passes, two watch passes over a folder that fills up, an ingest in another
+process, new followers and the sender all run together; afterwards every alert must have reached
+exactly the chats whose subscriptions match its document, once.
 """
 
 from __future__ import annotations
@@ -109,8 +109,10 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
         await store.ensure_chat(chat, "private", rng.choice(["ar", "en"]), "UTC", NOW)
         for topic in rng.sample(TOPICS, rng.randint(1, 3)):
             assert await store.subscribe(chat, topic, 50) is SubscribeResult.ADDED
-    write_articles(tmp_path / "here", "here", 24, rng)
+    write_articles(tmp_path / "drop", "here", 24, rng)
     write_articles(tmp_path / "there", "there", 24, rng)
+    watched = tmp_path / "watched"
+    watched.mkdir()
 
     bot = Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest(read_timeout=5))
     stop = asyncio.Event()
@@ -120,9 +122,16 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
             await run_tick(store, Settings(), NOW)
             await asyncio.sleep(0)
 
-    async def ingesting_here() -> None:
-        for path in sorted((tmp_path / "here").glob("*.txt")):
-            await store.ingest([path])
+    async def dropping() -> None:
+        # Articles arrive in the watched folder one by one while two watch passes read it.
+        for path in sorted((tmp_path / "drop").glob("*.txt")):
+            path.rename(watched / path.name)
+            await asyncio.sleep(0.02)
+
+    async def watching() -> None:
+        while not stop.is_set():
+            await store.ingest([watched], record_unchanged=False)
+            await asyncio.sleep(0)
 
     async def joining() -> None:
         # New followers sort first, so every pass groups the chats differently.
@@ -139,19 +148,20 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
                 await sender.drain()
                 await asyncio.sleep(0.01)
 
-        background = [asyncio.create_task(f()) for f in (ticking, ticking, ticking, sending)]
-        await asyncio.gather(
-            ingesting_here(), joining(), _ingest_elsewhere(tmp_path / "there", db)
-        )
+        jobs = (ticking, ticking, ticking, sending, watching, watching)
+        background = [asyncio.create_task(f()) for f in jobs]
+        await asyncio.gather(dropping(), joining(), _ingest_elsewhere(tmp_path / "there", db))
         stop.set()
         await asyncio.gather(*background)
-        # Whatever the last overlapping pass left is matched and sent now.
+        # Whatever the last overlapping passes left is ingested, matched and sent now.
+        await store.ingest([watched], record_unchanged=False)
         await run_tick(store, Settings(), NOW)
         while await sender.drain():
             pass
 
     expected = await expected_alerts(store, seen)
     rows = await alert_rows(store)
+    assert await store.document_count() == 5 + 48  # each article once, however many passes
     assert len(expected) > 100  # the topics are common enough for a real fan-out
     assert len(rows) == len(set(rows))  # none twice
     # No chat alerted about a document its topics do not match; the chats that followed from
