@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
@@ -24,6 +28,8 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 DIGEST_CANDIDATES = 10
 TICK_LOCK_KEY = "tick_lock"
+BACKOFF_KEY = "job_backoff"
+JOB_BACKOFF_CAP_S = 300.0
 
 
 def alert_not_before(chat: Chat, now: datetime) -> datetime:
@@ -83,6 +89,37 @@ async def watch(context: ContextTypes.DEFAULT_TYPE) -> None:
         await tick(context)
 
 
+@dataclass
+class Backoff:
+    """A failing job's rest: its runs are skipped until `until`, longer after each failure."""
+
+    failures: int = 0
+    until: float = 0.0
+
+
+Job = Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def backing_off(name: str, callback: Job, clock: Callable[[], float] = time.monotonic) -> Job:
+    """Wrap a job so that after a failure it rests 1 s, doubling up to JOB_BACKOFF_CAP_S."""
+
+    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
+        rests: dict[str, Backoff] = context.application.bot_data.setdefault(BACKOFF_KEY, {})
+        state = rests.setdefault(name, Backoff())
+        now = clock()
+        if now < state.until:
+            return
+        try:
+            await callback(context)
+        except Exception:
+            state.failures += 1
+            state.until = now + min(JOB_BACKOFF_CAP_S, 2.0 ** (state.failures - 1))
+            raise  # the error handlers log it at once and show it in /status
+        state.failures, state.until = 0, 0.0
+
+    return run
+
+
 def schedule(app: Application, settings: Settings) -> None:
     """Register the repeating jobs once each."""
     queue = app.job_queue
@@ -92,7 +129,8 @@ def schedule(app: Application, settings: Settings) -> None:
         (watch, settings.watch_seconds, "watch"),
     ):
         if not queue.get_jobs_by_name(name):
-            queue.run_repeating(callback, interval=interval, first=0.5, name=name)
+            job = backing_off(name, callback)
+            queue.run_repeating(job, interval=interval, first=0.5, name=name)
 
 
 def make_sender(

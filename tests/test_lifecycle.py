@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.app import build_application, running
 from bot.config import Settings
+from bot.jobs import backing_off
 from bot.loopback import LoopbackRequest, User
 from bot.supervisor import Health, State, Worker
 from handlers.admin import HEALTH_KEY, SENDER_KEY, health_lines
@@ -134,3 +136,30 @@ AT = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 )
 def test_health_lines(worker: Worker, lines: list[str]) -> None:
     assert health_lines(Health(worker), Lang.EN) == lines
+
+
+async def test_a_failing_job_rests_longer_after_each_failure() -> None:
+    now = [0.0]
+    calls: list[float] = []
+    fail = [True]
+
+    async def flaky(context: object) -> None:
+        calls.append(now[0])
+        if fail[0]:
+            raise RuntimeError("database is locked")
+
+    context: Any = SimpleNamespace(application=SimpleNamespace(bot_data={}))
+    job = backing_off("tick", flaky, clock=lambda: now[0])
+    for t, fails in ((0.0, True), (0.5, False), (1.1, True), (2.0, False), (3.2, True)):
+        now[0] = t
+        if fails:
+            with pytest.raises(RuntimeError):
+                await job(context)
+        else:
+            await job(context)  # resting: the job is skipped
+    assert calls == [0.0, 1.1, 3.2]  # rests of 1 s, then 2 s
+    now[0], fail[0] = 7.3, False  # 3.2 + 4 s
+    await job(context)
+    now[0] = 7.4
+    await job(context)  # a success ends the rest
+    assert calls == [0.0, 1.1, 3.2, 7.3, 7.4]
