@@ -94,14 +94,13 @@ class Database:
         cls,
         path: str,
         readers: int = READERS,
-        write_wait_s: float = WRITE_WAIT_S,
         upto: int | None = None,
     ) -> Database:
         """Open the writer (migrating the schema, up to a version if given) and the readers."""
         writer = await _connect(path, BUSY_MS)
         opened = [writer]
         try:
-            db = cls(writer, [], write_wait_s)
+            db = cls(writer, [])
             await db._migrate(upto)
             for _ in range(readers):
                 # A reader in WAL mode waits only while the file is being recovered.

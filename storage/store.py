@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.analysis import light_stem, tokens, word_spans
-from storage.db import WRITE_WAIT_S, Database
+from storage.db import Database
 from storage.ingest import IngestStore
 from storage.lexicon import load_lexicon
 from storage.models import (
@@ -96,10 +96,9 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
         path: str | Path,
         seeds: Path | None = None,
         stemmer: Stemmer = light_stem,
-        write_wait_s: float = WRITE_WAIT_S,
     ) -> Store:
         """Open (creating and migrating) the database; fill it from seeds when empty."""
-        db = await Database.open(str(path), write_wait_s=write_wait_s)
+        db = await Database.open(str(path))
         store = cls(db, str(path), stemmer)
         try:
             empty = not await store.document_count()
