@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +14,21 @@ from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+def furat(
+    args: list[str], db: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` on a database, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS), **env},
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 @pytest.fixture

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
-
-
-def run(args: list[str], db: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS)}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+from tests.conftest import SEEDS, furat
 
 
 def check_line(line: str, query: str) -> dict[str, object]:
@@ -41,7 +25,7 @@ def check_line(line: str, query: str) -> dict[str, object]:
 
 
 def test_search_json(tmp_path: Path) -> None:
-    proc = run(["search", "--json", "--limit", "3", "مركز مراقبة واتصالات"], tmp_path / "f.db")
+    proc = furat(["search", "--json", "--limit", "3", "مركز مراقبة واتصالات"], tmp_path / "f.db")
     assert proc.returncode == 0, proc.stderr
     obj = check_line(proc.stdout.strip(), "مركز مراقبة واتصالات")
     results = obj["results"]
@@ -52,7 +36,7 @@ def test_search_json(tmp_path: Path) -> None:
 def test_search_stdin_fifty_queries_in_order(tmp_path: Path) -> None:
     queries = [f"دير الزور {i}" if i % 3 else f'"{i}" NEAR(' for i in range(47)]
     queries += ["", "Raqqa", "!!!"]
-    proc = run(
+    proc = furat(
         ["search", "--json", "--stdin", "--limit", "10"],
         tmp_path / "f.db",
         stdin="".join(q + "\n" for q in queries),
@@ -66,10 +50,10 @@ def test_search_stdin_fifty_queries_in_order(tmp_path: Path) -> None:
 
 
 def test_search_readable_listing(tmp_path: Path) -> None:
-    proc = run(["search", "كاليبر"], tmp_path / "f.db")
+    proc = furat(["search", "كاليبر"], tmp_path / "f.db")
     assert proc.returncode == 0
     assert proc.stdout.startswith("1. ") and "*كاليبر*" in proc.stdout
-    proc = run(["search", "zzzzqqq"], tmp_path / "f.db")
+    proc = furat(["search", "zzzzqqq"], tmp_path / "f.db")
     assert "No results" in proc.stdout
 
 
@@ -77,17 +61,17 @@ def test_ingest_reports_and_stats(tmp_path: Path) -> None:
     db = tmp_path / "f.db"
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe\x00")
-    proc = run(["ingest", str(SEEDS), str(bad)], db)
+    proc = furat(["ingest", str(SEEDS), str(bad)], db)
     assert proc.returncode == 1
     assert "5 added, 0 updated, 0 unchanged, 1 failed" in proc.stdout
     assert "binary" in proc.stdout
-    proc = run(["ingest"], db)
+    proc = furat(["ingest"], db)
     assert proc.returncode == 0
     assert "0 added, 0 updated, 5 unchanged, 0 failed" in proc.stdout
-    proc = run(["stats"], db)
+    proc = furat(["stats"], db)
     assert "documents  5" in proc.stdout and "passages   55" in proc.stdout
 
 
 @pytest.mark.parametrize("args", [["search", "--limit", "x"], ["nope"]])
 def test_bad_arguments_exit_nonzero(tmp_path: Path, args: list[str]) -> None:
-    assert run(args, tmp_path / "f.db").returncode == 2
+    assert furat(args, tmp_path / "f.db").returncode == 2

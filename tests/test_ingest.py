@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import storage.ingest
 from storage.files import article_key, decode_article
 from storage.models import IngestReport, Outcome
 from storage.store import Store
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS, furat
 
 ARTICLE = "عنوان الخبر\n\nقال المتحدث باسم الوزارة إن الاجتماع سيعقد غدا في {word}.\n"
 OLD_NS = 1_600_000_000 * 10**9  # a modification time long past: stable, so recorded
@@ -307,27 +305,15 @@ async def test_two_overlapping_ingests_agree(empty_store: Store, tmp_path: Path)
     assert await consistent_counts(empty_store)
 
 
-def cli(args: list[str], db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS)}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-
-
 def test_cli_remove(tmp_path: Path) -> None:
     db = tmp_path / "f.db"
-    assert cli(["ingest", str(SEEDS)], db).returncode == 0
-    proc = cli(["remove", "004_e7ca63b51393100c"], db)
+    assert furat(["ingest", str(SEEDS)], db).returncode == 0
+    proc = furat(["remove", "004_e7ca63b51393100c"], db)
     assert (proc.returncode, proc.stdout) == (0, "removed 004_e7ca63b51393100c\n")
-    proc = cli(["remove", "004_e7ca63b51393100c"], db)
+    proc = furat(["remove", "004_e7ca63b51393100c"], db)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "004_e7ca63b51393100c" in proc.stderr
-    assert "documents  4" in cli(["stats"], db).stdout
+    assert "documents  4" in furat(["stats"], db).stdout
 
 
 async def test_one_file_reached_from_two_roots_is_one_document(

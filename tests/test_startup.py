@@ -12,20 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, SettingsError
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, furat
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits, ThreadedServer
-
-
-def furat(args: list[str], db: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
