@@ -441,14 +441,14 @@ class IngestStore(Connected):
 
     async def remove_document(self, key: str) -> bool:
         """Delete a document and its passages; tell whether it existed."""
+        counts = TermCounts()
         async with self._transaction() as conn:
             found = await conn.execute_fetchall("SELECT id FROM documents WHERE key = ?", (key,))
             for (doc_id,) in found:
-                counts = TermCounts()
                 await self._delete_passages(conn, doc_id, counts)
-                await self._save_counts(conn, counts)
-            cur = await conn.execute("DELETE FROM documents WHERE key = ?", (key,))
-        return cur.rowcount > 0
+                await conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            await self._save_counts(conn, counts)
+        return bool(found)
 
     async def _remove_gone(self, gone: list[_Known]) -> list[FileResult]:
         """Remove documents whose file left the folder they were found in; report each."""
