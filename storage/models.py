@@ -58,6 +58,8 @@ class Document:
     source_path: str
     sha256: str
     ingested_at: str
+    url: str | None = None  # the original on the web; None for documents from files
+    published: str | None = None  # ISO 8601, UTC
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class SearchHit:
     ordinal: int
     score: float
     snippet: str
+    url: str | None = None
+    published: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class DocumentSummary:
     title: str
     outlet: str | None
     ingested_at: str
+    url: str | None = None
+    published: str | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class AlertMatch:
     outlet: str | None
     queries: tuple[str, ...]
     passage: str
+    url: str | None = None
+    published: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class DigestItem:
     outlet: str | None
     passage: str
     matches: int
+    url: str | None = None
+    published: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +308,8 @@ class PushStore(Connected):
             return []
         # FTS5 narrows to passages holding every concept; the alert test itself decides.
         rows = await self._read.execute_fetchall(
-            "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet FROM ("
+            "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet, d.url,"
+            " d.published FROM ("
             " SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
             " ORDER BY rowid DESC LIMIT ?) f"
             " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
@@ -314,13 +319,15 @@ class PushStore(Connected):
         hits: list[SearchHit] = []
         seen: set[str] = set()
         terms = plan.terms()
-        for text, ordinal, surface, stem, doc_id, key, title, outlet in rows:
+        for text, ordinal, surface, stem, doc_id, key, title, outlet, url, published in rows:
             keys = PassageKeys.of(surface.split(), stem.split())
             if surface in seen or not satisfies(compiled, keys):
                 continue
             seen.add(surface)  # a passage syndicated in two documents is shown once
             snippet = mark(text, matched_spans(text, terms), width=320)
-            hits.append(SearchHit(doc_id, key, title, outlet, text, ordinal, 0.0, snippet))
+            hits.append(
+                SearchHit(doc_id, key, title, outlet, text, ordinal, 0.0, snippet, url, published)
+            )
             if len(hits) >= limit:
                 break
         return hits
@@ -360,7 +367,8 @@ class PushStore(Connected):
         written = 0
         while docs := list(
             await self._read.execute_fetchall(
-                "SELECT id, title, outlet FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, title, outlet, url, published FROM documents WHERE id > ?"
+                " ORDER BY id LIMIT ?",
                 (last, MATCH_BATCH),
             )
         ):
@@ -507,7 +515,14 @@ class PushStore(Connected):
                 passage = max(found, key=lambda hit: len(wanted & hit[1]))[0]
                 queries = tuple(q for plan, q in audiences[i].topics if plan in topics)
                 alert = AlertMatch(
-                    audiences[i].language, doc["id"], doc["title"], doc["outlet"], queries, passage
+                    audiences[i].language,
+                    doc["id"],
+                    doc["title"],
+                    doc["outlet"],
+                    queries,
+                    passage,
+                    doc["url"],
+                    doc["published"],
                 )
                 alerts.append((i, alert))
         return alerts, [(topic, doc, passage) for (topic, doc), passage in first.items()]
@@ -549,7 +564,7 @@ class PushStore(Connected):
         since = chat.digest_doc if since_doc is None else since_doc
         through = int(await self._state("matched_doc", "0"))
         rows = await self._read.execute_fetchall(
-            "SELECT d.id, d.title, d.outlet, coalesce(p.text, ''), m.n FROM ("
+            "SELECT d.id, d.title, d.outlet, coalesce(p.text, ''), m.n, d.url, d.published FROM ("
             "  SELECT t.doc_id, count(DISTINCT t.topic) AS n, min(t.passage_id) AS passage_id"
             "  FROM subscriptions s JOIN topic_matches t ON t.topic = s.plan"
             "  WHERE s.chat_id = ? AND t.doc_id > ? AND t.doc_id <= ?"
@@ -561,7 +576,7 @@ class PushStore(Connected):
         if not rows and not await self.subscriptions(chat.id):
             rows = await self._read.execute_fetchall(
                 "SELECT d.id, d.title, d.outlet, coalesce((SELECT text FROM passages"
-                "  WHERE document_id = d.id ORDER BY ordinal LIMIT 1), ''), 0"
+                "  WHERE document_id = d.id ORDER BY ordinal LIMIT 1), ''), 0, d.url, d.published"
                 " FROM documents d WHERE d.id > ? AND d.id <= ? ORDER BY d.id DESC LIMIT ?",
                 (since, through, limit),
             )

@@ -134,7 +134,7 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
         """Return one document by key, or by id when given an int."""
         column = "id" if isinstance(key, int) else "key"
         async with self._read.execute(
-            "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at"
+            "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at, url, published"
             f" FROM documents WHERE {column} = ?",
             (key,),
         ) as cur:
@@ -144,7 +144,7 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
     async def latest(self, limit: int = 10, offset: int = 0) -> list[DocumentSummary]:
         """Return the most recently ingested documents."""
         async with self._read.execute(
-            "SELECT id, key, title, outlet, ingested_at FROM documents"
+            "SELECT id, key, title, outlet, ingested_at, url, published FROM documents"
             " ORDER BY ingested_at DESC, id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         ) as cur:
@@ -434,7 +434,8 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
         if not chosen:
             return []
         found = await self._read.execute_fetchall(
-            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet FROM passages p"
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
+            " FROM passages p"
             " JOIN documents d ON d.id = p.document_id"
             f" WHERE p.id IN ({','.join('?' * len(chosen))})",
             [row_id for _, row_id in chosen],
@@ -442,7 +443,7 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
         rows = {row[0]: row for row in found}
         hits = []
         for value, row_id in chosen:
-            _, text, ordinal, doc_id, key, title, outlet = rows[row_id]
+            _, text, ordinal, doc_id, key, title, outlet, url, published = rows[row_id]
             hits.append(
                 SearchHit(
                     doc_id=doc_id,
@@ -453,6 +454,8 @@ class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
                     ordinal=ordinal,
                     score=round(value, 4),
                     snippet=mark(text, matched_spans(text, terms), width=SNIPPET_WIDTH),
+                    url=url,
+                    published=published,
                 )
             )
         return hits
