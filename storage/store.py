@@ -12,7 +12,7 @@ import aiosqlite
 
 from storage.analysis import light_stem, tokens, word_spans
 from storage.db import Database
-from storage.ingest import IngestStore
+from storage.feeds import FeedStore
 from storage.lexicon import load_lexicon
 from storage.models import (
     Document,
@@ -68,7 +68,7 @@ def _build_vocabulary(
     return vocab
 
 
-class Store(IngestStore, PushStore, OutboxStore, PresenceStore):
+class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, db: Database, path: str, stemmer: Stemmer) -> None:
