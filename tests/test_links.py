@@ -293,3 +293,22 @@ def test_search_json_has_url_and_published(tmp_path: Path) -> None:
     for r in results:  # every passage of a document carries its origin; files have none
         origin = (URL, PUBLISHED) if r["doc"] == KEY else (None, None)
         assert (r["url"], r["published"]) == origin
+
+
+async def test_only_the_first_part_of_a_long_article_carries_the_link(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    paragraphs = [f"الفقرة {i} عن مياه نهر الفرات. " * 40 for i in range(60)]
+    (seeds / "long.txt").write_text("مقال طويل عن الفرات\n\n" + "\n\n".join(paragraphs))
+    settings = Settings(token=TOKEN, db_path=tmp_path / "bot.db", seeds=seeds)
+    request = LoopbackRequest()
+    async with running(build_application(settings, request)) as app:
+        bot = Bot(app, request)
+        [doc] = await store_of(bot).latest(1)
+        await set_origin(store_of(bot), doc.id, URL, PUBLISHED)
+        first = sends(await bot.send(bot.user.text(f"/start doc_{doc.id}")))
+        rows = first[-1]["reply_markup"]["inline_keyboard"]
+        assert rows[0][0]["text"] == "تابع القراءة ◀" and rows[1][0]["url"] == URL
+        data = rows[0][0]["callback_data"]
+        more = sends(await bot.send(bot.user.press(first[-1]["_result"], data)))
+        assert more and not any(url_buttons(c) for c in more)
