@@ -28,12 +28,13 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.jobs import make_sender, schedule
+from bot.loopback import visible_text
 from bot.sender import Sender, utc_now
 from bot.supervisor import Health, Supervisor, Worker, describe
 from handlers import admin, articles, inline, search, subscriptions
 from handlers.admin import HEALTH_KEY, SENDER_KEY
 from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY, flood_guard, non_text, on_error
-from handlers.texts import Lang, bot_commands, lang_of
+from handlers.texts import Lang, bot_commands, lang_of, t
 from storage.store import Store
 
 # Edited messages and channel posts are not requested: an edit does not re-run a search
@@ -80,6 +81,8 @@ async def _post_init(app: Application) -> None:
 async def _start_background(app: Application, store: Store, settings: Settings) -> None:
     """Start what only the bot process does: heartbeat, sender and jobs."""
     health: Health = app.bot_data[HEALTH_KEY]
+    if not await store.latest(1):
+        log.warning("%s", visible_text(t(Lang.EN, "fill_archive")))
     # Documents already in the archive at first start are not news.
     await store.mark_documents_seen()
     holder, started = f"{socket.gethostname()}:{os.getpid()}", utc_now()

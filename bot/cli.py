@@ -47,6 +47,8 @@ def _hit_json(hit: SearchHit) -> dict[str, object]:
         "outlet": hit.outlet,
         "passage": hit.passage,
         "score": hit.score,
+        "url": hit.url,  # null for documents from files
+        "published": hit.published,
     }
 
 

@@ -20,12 +20,18 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed or out of range; the message says which."""
 
 
-def _default_seeds() -> Path:
-    """Prefer ./seeds, else the seeds folder beside the source checkout."""
-    here = Path("seeds")
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "seeds"
+# Where seeds are looked for when FURAT_SEEDS is unset, in order: the current folder, the copy
+# installed with the package (pyproject maps seeds/ to bot/seeds), the source checkout.
+SEED_PLACES = (
+    Path("seeds"),
+    Path(__file__).resolve().parent / "seeds",
+    Path(__file__).resolve().parent.parent / "seeds",
+)
+
+
+def _default_seeds(places: tuple[Path, ...] = SEED_PLACES) -> Path:
+    """Return the first seeds folder that exists, else the last place looked at."""
+    return next((place for place in places if place.is_dir()), places[-1])
 
 
 @dataclass(frozen=True)

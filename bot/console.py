@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.loopback import BOT_USERNAME, Call, LoopbackRequest, User, visible_text
 from bot.sender import utc_now
 from handlers.common import STORE_KEY
+from handlers.texts import Lang, t
 from storage.store import Store
 
 # A bot beats every HEARTBEAT_SECONDS; three missed beats mean it is gone.
@@ -56,11 +57,17 @@ class Console:
         rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
         if rows:
             self.buttons = []
+            links = []
             for row in rows:
                 for button in row:
-                    self.buttons.append((call.result, button["text"], button["callback_data"]))
+                    if "callback_data" in button:
+                        self.buttons.append((call.result, button["text"], button["callback_data"]))
+                    elif "url" in button:  # a terminal cannot press it: the address is shown
+                        links.append(f"  {button['text']}: {button['url']}")
             for n, (_, label, _) in enumerate(self.buttons, 1):
                 print(f"  [{n}] {label}", file=self.out)
+            for link in links:
+                print(link, file=self.out)
 
     def _print_inline(self, call: Call) -> None:
         results = call.params.get("results", [])
@@ -105,7 +112,10 @@ async def chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.
         console = Console(app, request, out)
         console.seen = len(request.calls)
         print(f"{BANNER}\n(@{BOT_USERNAME}, archive: {settings.db_path})", file=out)
-        notice = await bot_notice(app.bot_data[STORE_KEY])
+        store: Store = app.bot_data[STORE_KEY]
+        if not await store.latest(1):
+            print(visible_text(t(Lang.EN, "fill_archive")), file=out)
+        notice = await bot_notice(store)
         if notice:
             print(notice, file=out)
         while True:

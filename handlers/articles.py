@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import lang_for, reply, store_of
-from handlers.render import article_part
+from handlers.render import article_part, link_button
 from handlers.texts import Lang, t
 from storage.models import Document
 from storage.store import Store
@@ -32,21 +32,28 @@ async def _linked(store: Store, payload: str) -> Document | None:
 
 
 async def send_part(
-    update: Update, doc_id: int, rendered: tuple[list[str], int | None], lang: Lang
+    update: Update,
+    doc_id: int,
+    rendered: tuple[list[str], int | None],
+    lang: Lang,
+    url: str | None = None,
 ) -> None:
-    """Send one rendered part of an article; a button on its last message continues."""
+    """Send one rendered part of an article; its last message has the "more" and 🔗 buttons."""
     chat = update.effective_chat
     assert chat is not None
     messages, more = rendered
     for n, text in enumerate(messages, 1):
-        markup = None
-        if more is not None and n == len(messages):
-            button = InlineKeyboardButton(
-                t(lang, "more_article"),
-                callback_data=Callback(Action.ARTICLE, doc_id, more).encode(),
-            )
-            markup = InlineKeyboardMarkup([[button]])
-        await chat.send_message(text, reply_markup=markup)
+        rows = []
+        if n == len(messages):
+            if more is not None:
+                button = InlineKeyboardButton(
+                    t(lang, "more_article"),
+                    callback_data=Callback(Action.ARTICLE, doc_id, more).encode(),
+                )
+                rows.append([button])
+            if link := link_button(url, lang):
+                rows.append([link])
+        await chat.send_message(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,7 +65,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if doc is None:
             await reply(update, t(lang, "article_missing"), lang)
         else:
-            await send_part(update, doc.id, article_part(doc, lang), lang)
+            await send_part(update, doc.id, article_part(doc, lang), lang, doc.url)
         return
     await reply(update, t(lang, "start"), lang)
 
@@ -103,7 +110,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = lang_for(update)
     docs = await store_of(context).latest(LATEST_COUNT)
     if not docs:
-        await reply(update, t(lang, "archive_empty"), lang)
+        await reply(update, t(lang, "fill_archive"), lang)
         return
     username = context.bot.username
     lines = [t(lang, "latest_header")]
@@ -129,7 +136,8 @@ async def article_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not rendered[0]:  # past the end: not a button this bot made (or the article shrank)
         raise BadCallback(query.data)
     await query.answer()
-    await send_part(update, doc.id, rendered, lang)
+    # The link goes with the article's first part only: a reader further on has had it.
+    await send_part(update, doc.id, rendered, lang, doc.url if callback.b == 0 else None)
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from handlers.articles import deep_link
 from handlers.common import lang_for, store_of
-from handlers.render import finish, utf16_len
+from handlers.render import date_label, finish, link_url, utf16_len
 from handlers.texts import Lang, t
 
 RESULTS_PER_PAGE = 20
@@ -32,13 +32,24 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _article(
-    result_id: str, title: str, description: str, body: str, link: str, lang: Lang
+    result_id: str,
+    title: str,
+    description: str,
+    body: str,
+    link: str,
+    lang: Lang,
+    published: str | None = None,
+    url: str | None = None,
 ) -> InlineQueryResultArticle:
-    """Return one inline result: the title, the body (escaped HTML) and a link to the article."""
-    text = (
-        f"<b>{html.escape(title)}</b>\n\n{body}"
-        f'<a href="{html.escape(link, quote=True)}">{t(lang, "open_in_bot")}</a>'
-    )
+    """Return one inline result: title, date, the body (escaped HTML), links to the article."""
+    head = [f"<b>{html.escape(title)}</b>"]
+    if date := date_label(published, lang):
+        head.append(date)
+    links = [(link, t(lang, "open_in_bot"))]
+    if original := link_url(url):
+        links.append((original, t(lang, "original_link")))
+    anchors = [f'<a href="{html.escape(href, quote=True)}">{label}</a>' for href, label in links]
+    text = "\n".join(head) + f"\n\n{body}" + " · ".join(anchors)
     return InlineQueryResultArticle(
         id=result_id,
         title=title[:200],
@@ -70,6 +81,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     f"{passage}\n",
                     deep_link(username, hit.doc_id),
                     lang,
+                    hit.published,
+                    hit.url,
                 )
             )
     else:
@@ -82,6 +95,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     "",
                     deep_link(username, doc.id),
                     lang,
+                    doc.published,
+                    doc.url,
                 )
             )
     more = len(results) == RESULTS_PER_PAGE and offset + RESULTS_PER_PAGE <= MAX_OFFSET

@@ -6,8 +6,10 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
+from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -65,13 +67,78 @@ def finish(text: str, lang: Lang) -> str:
     return rtl(text) if lang is Lang.AR else text
 
 
+_MONTHS_AR = (
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+)
+
+
+def date_label(published: str | None, lang: Lang) -> str | None:
+    """Return a publication time (ISO 8601) as a short date in the language, or None."""
+    if not published:
+        return None
+    try:
+        when = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    if lang is Lang.AR:
+        return f"{when.day} {_MONTHS_AR[when.month - 1]} {when.year}"
+    return when.strftime("%Y-%m-%d")
+
+
+def byline(outlet: str | None, published: str | None, lang: Lang) -> str | None:
+    """Return the italic outlet and the date of an article, as far as they are known."""
+    parts = [f"<i>{html.escape(outlet)}</i>"] if outlet else []
+    if date := date_label(published, lang):
+        parts.append(date)
+    return " · ".join(parts) or None
+
+
+# Telegram refuses a message whose button holds a URL it cannot parse: only plain http(s) links.
+MAX_URL = 2048
+
+
+def link_url(url: str | None) -> str | None:
+    """Return url if it can be a link button (absolute http or https), else None."""
+    if not url or len(url) > MAX_URL:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return url
+
+
+def link_button(url: str | None, lang: Lang) -> InlineKeyboardButton | None:
+    """Return the 🔗 button to an article's original, when it has a usable URL."""
+    target = link_url(url)
+    return InlineKeyboardButton(t(lang, "original_link"), url=target) if target else None
+
+
 def result_cards(hits: list[SearchHit], first: int, lang: Lang) -> str:
-    """Render numbered result cards: title, outlet and the marked snippet."""
+    """Render numbered result cards: title, outlet and date, and the marked snippet."""
     cards = []
     for n, hit in enumerate(hits, first):
         lines = [f"<b>{n}. {html.escape(hit.title)}</b>"]
-        if hit.outlet:
-            lines.append(f"<i>{html.escape(hit.outlet)}</i>")
+        if line := byline(hit.outlet, hit.published, lang):
+            lines.append(line)
         lines.append(hit.snippet)
         cards.append("\n".join(lines))
     return "\n\n".join(cards)
@@ -164,6 +231,8 @@ def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], 
         header = f"<b>{html.escape(doc.title)}</b>"
         if doc.outlet:
             header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
+        if date := date_label(doc.published, lang):
+            header += "\n" + t(lang, "published_on", date=date)
     while start < len(doc.body) and doc.body[start].isspace():
         start += 1  # a part ends before the space or blank line that separates it from the next
     if start >= len(doc.body) and not header:
@@ -183,9 +252,12 @@ def _article_button(doc_id: int, label: str) -> InlineKeyboardButton:
 
 
 @lru_cache(maxsize=1024)
-def _article_markup(doc_id: int, lang: Lang) -> str:
-    # Every chat alerted about a document gets the same button.
-    return InlineKeyboardMarkup([[_article_button(doc_id, t(lang, "full_article"))]]).to_json()
+def _article_markup(doc_id: int, lang: Lang, url: str | None) -> str:
+    # Every chat alerted about a document gets the same buttons.
+    rows = [[_article_button(doc_id, t(lang, "full_article"))]]
+    if link := link_button(url, lang):
+        rows.append([link])
+    return InlineKeyboardMarkup(rows).to_json()
 
 
 def _marked(passage: str, queries: tuple[str, ...], width: int) -> str:
@@ -200,14 +272,14 @@ def alert_message(match: AlertMatch) -> Rendered:
         lang, [f"«{quote(q)}»" if lang is Lang.AR else f"“{quote(q)}”" for q in match.queries]
     )
     lines = [t(lang, "alert_header"), f"<b>{html.escape(match.title)}</b>"]
-    if match.outlet:
-        lines.append(f"<i>{html.escape(match.outlet)}</i>")
+    if line := byline(match.outlet, match.published, lang):
+        lines.append(line)
     lines += [
         t(lang, "alert_topics", topics=topics),
         "",
         _marked(match.passage, match.queries, PUSH_SNIPPET),
     ]
-    return finish("\n".join(lines), lang), _article_markup(match.doc_id, lang)
+    return finish("\n".join(lines), lang), _article_markup(match.doc_id, lang, match.url)
 
 
 def digest_message(
@@ -225,7 +297,8 @@ def digest_message(
     )
     blocks, buttons = [header], []
     for n, item in enumerate(items, 1):
-        outlet = f" — <i>{html.escape(item.outlet)}</i>" if item.outlet else ""
+        line = byline(item.outlet, item.published, lang)
+        outlet = f" — {line}" if line else ""
         blocks.append(
             f"<b>{n}. {html.escape(item.title)}</b>{outlet}\n{_marked(item.passage, queries, 200)}"
         )

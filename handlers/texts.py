@@ -60,7 +60,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "sources_empty": {Lang.AR: "لا مصادر معروفة بعد.", Lang.EN: "No known outlets yet."},
     "latest_header": {Lang.AR: "<b>أحدث المقالات</b>", Lang.EN: "<b>Latest articles</b>"},
-    "archive_empty": {Lang.AR: "الأرشيف فارغ حالياً.", Lang.EN: "The archive is empty."},
+    "fill_archive": {
+        Lang.AR: "الأرشيف فارغ. يملؤه المشغّل بمقالات من ملفات: <code>furat ingest PATH</code>، "
+        "أو من خلاصات الأخبار: <code>furat feeds add URL</code>",
+        Lang.EN: "The archive is empty. An operator fills it with articles from files: "
+        "<code>furat ingest PATH</code>, or from news feeds: <code>furat feeds add URL</code>",
+    },
     "results_header": {
         Lang.AR: "🔎 نتائج «{query}» ({first}–{last})",
         Lang.EN: "🔎 Results for “{query}” ({first}–{last})",
@@ -110,6 +115,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "Sorry, something went wrong. Please try again shortly.",
     },
     "by_outlet": {Lang.AR: "المصدر: {outlet}", Lang.EN: "Source: {outlet}"},
+    "published_on": {Lang.AR: "نُشر في {date}", Lang.EN: "Published {date}"},
+    "original_link": {Lang.AR: "🔗 المقال في مصدره", Lang.EN: "🔗 Original article"},
     "alert_header": {Lang.AR: "🔔 خبر جديد يطابق متابعتك", Lang.EN: "🔔 New article for you"},
     "alert_topics": {Lang.AR: "متابعاتك: {topics}", Lang.EN: "Following: {topics}"},
     "digest_header": {

@@ -16,7 +16,9 @@ def check_line(line: str, query: str) -> dict[str, object]:
     assert obj["query"] == query
     assert isinstance(obj["took_ms"], float)
     for r in obj["results"]:
-        assert set(r) == {"doc", "title", "outlet", "passage", "score"}
+        assert set(r) == {"doc", "title", "outlet", "passage", "score", "url", "published"}
+        assert r["url"] is None or str(r["url"]).startswith(("http://", "https://"))
+        assert r["published"] is None or isinstance(r["published"], str)
         assert isinstance(r["doc"], str) and isinstance(r["title"], str)
         assert r["outlet"] is None or isinstance(r["outlet"], str)
         assert isinstance(r["passage"], str) and "<b>" not in r["passage"]
@@ -31,6 +33,7 @@ def test_search_json(tmp_path: Path) -> None:
     results = obj["results"]
     assert isinstance(results, list) and len(results) == 3
     assert results[0]["doc"] == "000_d5ad7216e4dfa7f1"
+    assert results[0]["url"] is None and results[0]["published"] is None  # from a file
 
 
 def test_search_stdin_fifty_queries_in_order(tmp_path: Path) -> None:
