@@ -1,0 +1,1 @@
+"""Live sources: fetching URLs politely, parsing feeds, extracting article pages."""

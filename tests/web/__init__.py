@@ -1,0 +1,1 @@
+"""A local web server and page/feed fixtures made from the seed texts, for tests of live sources."""
