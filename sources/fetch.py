@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from types import TracebackType
@@ -134,6 +135,48 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+def _inflater(encoding: str) -> Any:
+    """Return a zlib decompressor for a Content-Encoding, or None for identity."""
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise FetchError(f"unsupported Content-Encoding: {encoding}")
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """Read and inflate the body, never holding more than limit bytes of it."""
+    # httpx inflates each raw chunk whole: a small gzip chunk of zeros could become hundreds of
+    # megabytes before any size check, so bodies are inflated here with a bound per step.
+    inflater = _inflater(response.headers.get("content-encoding", "").strip().lower())
+    chunks: list[bytes] = []
+    size = 0
+
+    def keep(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        if size > limit:
+            raise FetchError(f"response larger than {limit} bytes: cut", response.status_code)
+        chunks.append(data)
+
+    try:
+        async for raw in response.aiter_raw():
+            if inflater is None:
+                keep(raw)
+                continue
+            pending = raw
+            while pending:
+                keep(inflater.decompress(pending, limit - size + 1))
+                pending = inflater.unconsumed_tail
+        if inflater is not None:
+            keep(inflater.flush())
+    except zlib.error as exc:
+        raise FetchError(f"corrupt compressed body: {exc}", response.status_code) from None
+    return b"".join(chunks)
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -165,7 +208,11 @@ class Fetcher:
             transport=transport,
             follow_redirects=False,
             timeout=httpx.Timeout(self.limits.timeout_s),
-            headers={"User-Agent": self.user_agent, "Accept": _ACCEPT},
+            headers={
+                "User-Agent": self.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
             trust_env=False,
         )
         self._total = asyncio.Semaphore(max(self.limits.total, 1))
@@ -253,16 +300,10 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise FetchError(f"response larger than {limit} bytes: refused", status)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise FetchError(f"response larger than {limit} bytes: cut", status)
-                chunks.append(chunk)
+            body = await _read_capped(response, limit)
             content_type = response.headers.get("content-type")
             mime = content_type.split(";", 1)[0].strip().lower() if content_type else None
             return Fetched(
-                url, status, b"".join(chunks), mime or None, response.charset_encoding,
+                url, status, body, mime or None, response.charset_encoding,
                 etag, modified,
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -314,29 +316,67 @@ async def test_connect_time_check_stops_a_name_that_changed_address(
     assert other.hits["/secret"] == 0
 
 
-async def test_at_most_per_host_requests_at_once(web: WebServer) -> None:
-    lock = threading.Lock()
-    active = peak = 0
-    arrived = threading.Semaphore(0)
-    release = threading.Event()
+class Held:
+    """A route that holds each request until released, counting how many are held at once."""
 
-    def held(req: object) -> None:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        arrived.release()
-        release.wait(10)
-        with lock:
-            active -= 1
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = self.peak = 0
+        self.arrived = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def __call__(self, req: object) -> None:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        self.arrived.release()
+        self.release.wait(10)
+        with self.lock:
+            self.active -= 1
         req.send(200, b"ok")  # type: ignore[attr-defined]
 
+    async def run(self, fetcher: Fetcher, urls: list[str], first: int) -> list[bytes]:
+        """Fetch urls at once, release them after first arrivals, return the bodies."""
+        tasks = [asyncio.create_task(fetcher.get(url)) for url in urls]
+        for _ in range(first):
+            await asyncio.to_thread(self.arrived.acquire)
+        self.release.set()
+        return [r.body for r in await asyncio.gather(*tasks)]
+
+
+async def test_at_most_per_host_requests_at_once(web: WebServer) -> None:
+    held = Held()
     web.handle("/held", held)
+    urls = [web.url(f"/held?n={i}") for i in range(5)]
     async with Fetcher(FetchLimits(timeout_s=20, per_host=2), POLICY) as fetcher:
-        tasks = [asyncio.create_task(fetcher.get(web.url(f"/held?n={i}"))) for i in range(5)]
-        for _ in range(2):
-            await asyncio.to_thread(arrived.acquire)
-        release.set()
-        results = await asyncio.gather(*tasks)
-    assert [r.body for r in results] == [b"ok"] * 5
-    assert peak == 2
+        assert await held.run(fetcher, urls, first=2) == [b"ok"] * 5
+    assert held.peak == 2
+
+
+async def test_at_most_total_requests_at_once(web: WebServer, other: WebServer) -> None:
+    held = Held()
+    web.handle("/held", held)
+    other.handle("/held", held)
+    urls = [s.url(f"/held?n={i}") for i in range(3) for s in (web, other)]
+    both = AddressPolicy(public_override=frozenset({"127.0.0.1", "127.0.0.2"}))
+    async with Fetcher(FetchLimits(timeout_s=20, per_host=2, total=3), both) as fetcher:
+        assert await held.run(fetcher, urls, first=3) == [b"ok"] * 6
+    assert held.peak == 3
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_compressed_bomb_is_cut_without_inflating_it(web: WebServer, encoding: str) -> None:
+    zeros = b"\0" * 50_000_000
+    packed = gzip.compress(zeros) if encoding == "gzip" else zlib.compress(zeros)
+    del zeros
+    web.add("/bomb", packed, headers={"Content-Encoding": encoding})
+    async with Fetcher(FAST, POLICY) as fetcher:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.get(web.url("/bomb"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert caught.value.reason == "response larger than 100000 bytes: cut"
+    assert peak < 5_000_000  # a few read buffers, never the 50 MB the body inflates to
