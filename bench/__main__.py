@@ -2,6 +2,7 @@
 
 usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N] [--updates N]
                       [--stall-users N] [--stall-chars N] [--stall-mb MB]
+                      [--feeds N] [--feed-entries N]
 Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
 --json prints one JSON object with the keys named in the README.
 """
@@ -26,6 +27,8 @@ from typing import Any
 
 from bench.corpus import queries as make_queries
 from bench.corpus import write_corpus
+from bench.feeds import feeds as feeds_bench
+from bench.feeds import render as render_feeds
 from bench.judge import Score, load_queries, rank_of
 from bench.results import RESULTS, write_section
 from bench.stall import loop_stall
@@ -444,6 +447,8 @@ def main() -> None:
     parser.add_argument("--stall-users", type=int, default=20)
     parser.add_argument("--stall-chars", type=int, default=4096, help="size of hostile inputs")
     parser.add_argument("--stall-mb", type=float, default=5.0, help="article ingested meanwhile")
+    parser.add_argument("--feeds", type=int, default=500, help="feeds served locally; 0: skip")
+    parser.add_argument("--feed-entries", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
@@ -482,7 +487,11 @@ def main() -> None:
                 lambda: loop_stall(db, work, args.stall_users, args.stall_chars, args.stall_mb),
             )
         )
+    if args.feeds:
+        m.update(timed("feeds", lambda: feeds_bench(args.feeds, args.feed_entries)))
     table = render(args.docs, m)
+    if args.feeds:
+        table += "\n" + render_feeds(m)
     write_section(f"scale-{args.docs}", table, args.results)
     print(json.dumps(m, ensure_ascii=False) if args.json else table)
 

@@ -27,13 +27,22 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.feeds import make_fetcher
 from bot.jobs import make_sender, schedule
 from bot.loopback import visible_text
 from bot.sender import Sender, utc_now
 from bot.supervisor import Health, Supervisor, Worker, describe
-from handlers import admin, articles, inline, search, subscriptions
+from handlers import admin, articles, feeds, inline, search, subscriptions
 from handlers.admin import HEALTH_KEY, SENDER_KEY
-from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY, flood_guard, non_text, on_error
+from handlers.common import (
+    CLOCK_KEY,
+    FETCHER_KEY,
+    SETTINGS_KEY,
+    STORE_KEY,
+    flood_guard,
+    non_text,
+    on_error,
+)
 from handlers.texts import Lang, bot_commands, lang_of, t
 from storage.store import Store
 
@@ -95,6 +104,8 @@ async def _start_background(app: Application, store: Store, settings: Settings) 
             await asyncio.sleep(HEARTBEAT_SECONDS)
             await store.beat(holder, started, utc_now())
 
+    # One HTTP client for every feed and page: its connections are kept and its limits shared.
+    app.bot_data[FETCHER_KEY] = make_fetcher(settings)
     sender = make_sender(app, store, settings)
     app.bot_data[SENDER_KEY] = sender
     clock = app.bot_data[CLOCK_KEY]
@@ -148,6 +159,9 @@ async def track_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def _post_shutdown(app: Application) -> None:
+    fetcher = app.bot_data.pop(FETCHER_KEY, None)
+    if fetcher is not None:
+        await fetcher.aclose()
     store: Store | None = app.bot_data.pop(STORE_KEY, None)
     if store is not None:
         await store.close()
@@ -204,6 +218,9 @@ def build_application(
     app.add_handler(CommandHandler("broadcast", admin.broadcast, filters=new))
     app.add_handler(CommandHandler("status", admin.status, filters=new))
     app.add_handler(CommandHandler("reload", admin.reload, filters=new))
+    app.add_handler(CommandHandler("addfeed", feeds.add_feed, filters=new))
+    app.add_handler(CommandHandler("feeds", feeds.list_feeds, filters=new))
+    app.add_handler(CommandHandler("removefeed", feeds.remove_feed, filters=new))
     # Text after commands: in private chats any text searches; in groups only when addressed.
     addressed = filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & AddressedToBot())
     app.add_handler(

@@ -1,4 +1,4 @@
-"""Command-line commands: search, ingest, remove, stats."""
+"""Command-line commands: search, ingest, remove, stats, feeds."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 
 from bot.config import Settings, SettingsError
 from bot.console import chat
+from bot.feeds import add_parser as add_feeds_parser
+from bot.feeds import feeds_command
 from bot.logs import configure_logging
 from bot.runner import run_bot
 from storage.models import Outcome, SearchHit
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="remove one document by its key")
     remove.add_argument("key")
     sub.add_parser("stats", help="show the size of the archive")
+    add_feeds_parser(sub)
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("chat", help="talk to the bot in this terminal, no token needed")
     return parser
@@ -117,6 +120,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _ingest(store, args, settings)
         if args.command == "remove":
             return await _remove(store, args.key)
+        if args.command == "feeds":
+            return await feeds_command(store, args, settings)
         return await _stats(store)
     finally:
         await store.close()

@@ -62,6 +62,10 @@ class Settings:
     retry_base: float = 2.0
     digest_when_empty: bool = False
     shutdown_grace: float = 10.0  # seconds sends in flight get to finish when the bot stops
+    feed_interval: float = 900.0
+    fetch_timeout: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    allow_private_urls: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +106,10 @@ class Settings:
             max_attempts=_number(env, "FURAT_MAX_ATTEMPTS", "5", int, low=1),
             retry_base=_number(env, "FURAT_RETRY_BASE", "2", float),
             digest_when_empty=env.get("FURAT_DIGEST_EMPTY", "").lower() in flag,
+            feed_interval=_number(env, "FURAT_FEED_INTERVAL", "900", float, low=1),
+            fetch_timeout=_number(env, "FURAT_FETCH_TIMEOUT", "20", float, low=0.1),
+            fetch_max_bytes=_number(env, "FURAT_FETCH_MAX_BYTES", "5000000", int, low=1024),
+            allow_private_urls=env.get("FURAT_ALLOW_PRIVATE_URLS", "").lower() in flag,
         )
 
     @property

@@ -17,11 +17,14 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.feeds import poll_policy
 from bot.schedule import digest_due, parse_hhmm, quiet_until
 from bot.sender import Limits, Sender
 from handlers.admin import SENDER_KEY
-from handlers.common import CLOCK_KEY, SETTINGS_KEY, STORE_KEY
+from handlers.common import CLOCK_KEY, FETCHER_KEY, SETTINGS_KEY, STORE_KEY
 from handlers.render import alert_message, digest_message
+from sources.poll import poll_feeds
+from storage.feeds import PollStatus
 from storage.models import Chat, Outcome
 from storage.store import Store
 
@@ -30,6 +33,7 @@ DIGEST_CANDIDATES = 10
 TICK_LOCK_KEY = "tick_lock"
 BACKOFF_KEY = "job_backoff"
 JOB_BACKOFF_CAP_S = 300.0
+FEED_CHECK_S = 30.0  # how often the bot looks for due feeds
 
 
 def alert_not_before(chat: Chat, now: datetime) -> datetime:
@@ -89,6 +93,19 @@ async def watch(context: ContextTypes.DEFAULT_TYPE) -> None:
         await tick(context)
 
 
+async def poll(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Read the feeds that are due; their new articles are matched at once."""
+    data = context.application.bot_data
+    results = await poll_feeds(
+        data[STORE_KEY], data[FETCHER_KEY], poll_policy(data[SETTINGS_KEY]), data[CLOCK_KEY]()
+    )
+    for r in results:
+        if r.status is PollStatus.ERROR:
+            log.warning("feed %s (%s): %s", r.feed, r.url, r.error)
+    if any(r.new or r.updated for r in results):
+        await tick(context)
+
+
 @dataclass
 class Backoff:
     """A failing job's rest: its runs are skipped until `until`, longer after each failure."""
@@ -127,6 +144,7 @@ def schedule(app: Application, settings: Settings) -> None:
     for callback, interval, name in (
         (tick, settings.tick_seconds, "tick"),
         (watch, settings.watch_seconds, "watch"),
+        (poll, min(FEED_CHECK_S, settings.feed_interval), "feeds"),
     ):
         if not queue.get_jobs_by_name(name):
             job = backing_off(name, callback)

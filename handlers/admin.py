@@ -16,7 +16,8 @@ SENDER_KEY = "sender"
 HEALTH_KEY = "health"
 
 
-async def _is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Tell whether the sender is an operator; tell anyone else the command is not theirs."""
     user = update.effective_user
     if user is not None and user.id in settings_of(context).admin_ids:
         return True
@@ -33,7 +34,7 @@ def _wake_sender(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Queue a message to every active chat through the outbox."""
-    if not await _is_operator(update, context):
+    if not await is_operator(update, context):
         return
     lang = lang_for(update)
     message = update.effective_message
@@ -79,7 +80,7 @@ def health_lines(health: Health, lang: Lang) -> list[str]:
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show queue depth, recent deliveries, chats, subscriptions, the last ingest and health."""
-    if not await _is_operator(update, context):
+    if not await is_operator(update, context):
         return
     lang = lang_for(update)
     s = await store_of(context).queue_status(clock_of(context)())
@@ -101,7 +102,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ingest the watched folder now."""
-    if not await _is_operator(update, context):
+    if not await is_operator(update, context):
         return
     lang = lang_for(update)
     report = await store_of(context).ingest([settings_of(context).watch_dir])

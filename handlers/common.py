@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 STORE_KEY = "store"
 SETTINGS_KEY = "settings"
 CLOCK_KEY = "clock"
+FETCHER_KEY = "fetcher"
 FLOOD_KEY = "flood"
 INLINE_FLOOD_KEY = "inline_flood"
 

@@ -269,6 +269,50 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.AR: "🔄 التحديث: {summary}",
         Lang.EN: "🔄 Ingest: {summary}",
     },
+    # Feeds (operators)
+    "addfeed_usage": {
+        Lang.AR: "اكتب رابط الخلاصة بعد الأمر، مثل: /addfeed https://example.com/rss",
+        Lang.EN: "Put the feed's URL after the command, e.g. /addfeed https://example.com/rss",
+    },
+    "feed_added": {
+        Lang.AR: "✅ أُضيفت الخلاصة {id}: {url}\nستُقرأ خلال دقيقة.",
+        Lang.EN: "✅ Feed {id} added: {url}\nIt will be read within a minute.",
+    },
+    "feed_refused": {
+        Lang.AR: "⛔ لا يمكن إضافة هذا الرابط: {reason}",
+        Lang.EN: "⛔ This URL cannot be added: {reason}",
+    },
+    "feed_exists": {
+        Lang.AR: "هذه الخلاصة مضافة من قبل (رقمها {id}).",
+        Lang.EN: "That feed is listed already (id {id}).",
+    },
+    "feeds_empty": {
+        Lang.AR: "لا خلاصات بعد. أضف واحدة: /addfeed الرابط",
+        Lang.EN: "No feeds yet. Add one: /addfeed URL",
+    },
+    "feeds_header": {Lang.AR: "📡 الخلاصات:", Lang.EN: "📡 Feeds:"},
+    "feed_line": {
+        Lang.AR: "{id}. {name}\n{url}\n{articles}، {state}",
+        Lang.EN: "{id}. {name}\n{url}\n{articles}, {state}",
+    },
+    "feed_unread": {Lang.AR: "لم تُقرأ بعد", Lang.EN: "not read yet"},
+    "feed_ok": {Lang.AR: "آخر قراءة {at}", Lang.EN: "last read {at}"},
+    "feed_error": {
+        Lang.AR: "⚠️ {errors} إخفاق متتالٍ، آخرها: {error}",
+        Lang.EN: "⚠️ {errors} failures in a row, the last: {error}",
+    },
+    "removefeed_usage": {
+        Lang.AR: "اكتب رقم الخلاصة بعد الأمر، مثل: /removefeed 3 (انظر /feeds)",
+        Lang.EN: "Put the feed's id after the command, e.g. /removefeed 3 (see /feeds)",
+    },
+    "feed_removed": {
+        Lang.AR: "🗑 حُذفت الخلاصة {id}: {url}\nتبقى مقالاتها في الأرشيف.",
+        Lang.EN: "🗑 Feed {id} removed: {url}\nIts articles stay in the archive.",
+    },
+    "feed_unknown": {
+        Lang.AR: "لا خلاصة بهذا الرقم. انظر /feeds",
+        Lang.EN: "No feed has that id. See /feeds",
+    },
 }
 
 # Counted nouns. Arabic: one, two, 3-10, 11-99, other (by the last two digits, as CLDR);
@@ -287,6 +331,10 @@ PLURALS: dict[str, dict[Lang, tuple[str, ...]]] = {
     "chats": {
         Lang.AR: ("محادثة واحدة", "محادثتين", "{n} محادثات", "{n} محادثة", "{n} محادثة"),
         Lang.EN: ("1 chat", "{n} chats"),
+    },
+    "articles": {
+        Lang.AR: ("مقال واحد", "مقالان", "{n} مقالات", "{n} مقالًا", "{n} مقال"),
+        Lang.EN: ("1 article", "{n} articles"),
     },
 }
 

@@ -17,7 +17,9 @@ _OPTIONS: dict[str, Any] = {
     "with_metadata": True,
     "favor_precision": True,
     "date_extraction_params": {
-        "extensive_search": True,
+        # The extensive search costs 14 ms of a 15 ms extraction, and feed entries carry
+        # their own date: the page's is only the fallback.
+        "extensive_search": False,
         "original_date": True,
         "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     },

@@ -186,3 +186,10 @@ async def check_public(url: str, policy: AddressPolicy) -> None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     await resolve_checked(host, parts.port or _DEFAULT_PORTS[parts.scheme.lower()], policy)
+
+
+async def checked_feed_url(raw: str, policy: AddressPolicy) -> str:
+    """Return the canonical form of a URL to fetch; raise UnsafeURL saying why it is refused."""
+    url = canonical_url(check_scheme(raw))
+    await check_public(url, policy)
+    return url

@@ -25,6 +25,9 @@ KEYS = {
     "pacing_error_pct",
     "max_loop_stall_ms",
     "loop_stall_idle_ms",
+    "feeds_first_poll_s",
+    "feeds_304_poll_s",
+    "feeds_peak_mib",
 }
 
 
@@ -53,6 +56,10 @@ def test_bench_smoke(tmp_path: Path) -> None:
             "300",
             "--stall-mb",
             "0.5",
+            "--feeds",
+            "5",
+            "--feed-entries",
+            "4",
             "--json",
             "--results",
             str(results),
@@ -68,6 +75,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for key in KEYS:
         assert isinstance(metrics[key], int | float) and metrics[key] >= 0, key
     assert metrics["success_at_1"] > 0.5
+    assert (metrics["feeds_new_articles"], metrics["feeds_not_modified"]) == (20, 5)
     for baseline in ("success_at_1_fts5", "success_at_1_tantivy"):
         assert 0 <= metrics[baseline] <= 1, baseline
     assert metrics["loop_stall_answers"] == 5 * 7  # every hostile input was answered

@@ -12,7 +12,6 @@ from storage.models import Outcome
 from storage.store import Store
 from tests.conftest import SEEDS
 
-NOW = datetime.now(UTC) + timedelta(seconds=1)  # feeds are due from when they are added
 LEASE = timedelta(minutes=10)
 TEXT = (
     "أعلنت القوات الحكومية السيطرة على حي الصناعة في مدينة دير الزور بعد اشتباكات عنيفة.\n\n"
@@ -57,28 +56,30 @@ async def test_claims_hold_off_a_second_poller_until_recorded_or_expired(
     empty_store: Store,
 ) -> None:
     feed = await empty_store.add_feed("https://news.example/rss")
+    now = datetime.now(UTC) + timedelta(seconds=1)  # feeds are due from when they are added
     first, second = await asyncio.gather(
-        empty_store.claim_feeds(NOW, LEASE), empty_store.claim_feeds(NOW, LEASE)
+        empty_store.claim_feeds(now, LEASE), empty_store.claim_feeds(now, LEASE)
     )
     assert sorted([len(first), len(second)]) == [0, 1]
-    assert await empty_store.claim_feeds(NOW + timedelta(minutes=5), LEASE, due_only=False) == []
+    assert await empty_store.claim_feeds(now + timedelta(minutes=5), LEASE, due_only=False) == []
     # A poller that died: its claim expires.
-    assert await empty_store.claim_feeds(NOW + LEASE * 2, LEASE) == [feed]
+    assert await empty_store.claim_feeds(now + LEASE * 2, LEASE) == [feed]
     await empty_store.record_poll(
-        feed, PollRecord(PollStatus.OK, NOW + timedelta(hours=1), etag='"v1"', title="T")
+        feed, PollRecord(PollStatus.OK, now + timedelta(hours=1), etag='"v1"', title="T")
     )
-    assert await empty_store.claim_feeds(NOW + timedelta(minutes=30), LEASE) == []
-    assert await empty_store.claim_feeds(NOW + timedelta(minutes=30), LEASE, due_only=False)
+    assert await empty_store.claim_feeds(now + timedelta(minutes=30), LEASE) == []
+    assert await empty_store.claim_feeds(now + timedelta(minutes=30), LEASE, due_only=False)
 
 
 async def test_poll_records_keep_validators_and_count_failures(empty_store: Store) -> None:
     feed = await empty_store.add_feed("https://news.example/rss")
+    now = datetime.now(UTC)
     await empty_store.record_poll(
         feed,
-        PollRecord(PollStatus.OK, NOW, etag='"v1"', last_modified="Mon, 30 Nov 2026", title="T"),
+        PollRecord(PollStatus.OK, now, etag='"v1"', last_modified="Mon, 30 Nov 2026", title="T"),
     )
     for _ in range(2):
-        await empty_store.record_poll(feed, PollRecord(PollStatus.ERROR, NOW, error="HTTP 500"))
+        await empty_store.record_poll(feed, PollRecord(PollStatus.ERROR, now, error="HTTP 500"))
     kept = await empty_store.find_feed(feed.id)
     assert kept is not None
     assert (kept.etag, kept.last_modified, kept.errors, kept.name) == (
@@ -89,7 +90,7 @@ async def test_poll_records_keep_validators_and_count_failures(empty_store: Stor
     )
     [info] = await empty_store.feeds()
     assert (info.last_status, info.last_error) == ("error", "HTTP 500")
-    await empty_store.record_poll(feed, PollRecord(PollStatus.NOT_MODIFIED, NOW))
+    await empty_store.record_poll(feed, PollRecord(PollStatus.NOT_MODIFIED, now))
     kept = await empty_store.find_feed(feed.id)
     assert kept is not None and (kept.errors, kept.etag) == (0, '"v1"')
 

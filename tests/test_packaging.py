@@ -15,7 +15,7 @@ from bot.config import SEED_PLACES, Settings, _default_seeds
 from tests.conftest import ROOT, SEEDS
 
 # What a wheel is made of: the project's metadata and the folders its packages come from.
-SOURCES = ("pyproject.toml", "README.md", "bot", "handlers", "storage", "seeds")
+SOURCES = ("pyproject.toml", "README.md", "bot", "handlers", "sources", "storage", "seeds")
 
 
 @pytest.mark.parametrize(
