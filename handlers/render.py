@@ -233,6 +233,8 @@ def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], 
             header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
         if date := date_label(doc.published, lang):
             header += "\n" + t(lang, "published_on", date=date)
+        if doc.excerpt:
+            header += "\n" + t(lang, "excerpt_only")
     while start < len(doc.body) and doc.body[start].isspace():
         start += 1  # a part ends before the space or blank line that separates it from the next
     if start >= len(doc.body) and not header:

@@ -117,6 +117,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "by_outlet": {Lang.AR: "المصدر: {outlet}", Lang.EN: "Source: {outlet}"},
     "published_on": {Lang.AR: "نُشر في {date}", Lang.EN: "Published {date}"},
     "original_link": {Lang.AR: "🔗 المقال في مصدره", Lang.EN: "🔗 Original article"},
+    "excerpt_only": {
+        Lang.AR: "<i>(ملخص من خلاصة المصدر: تعذّر جلب صفحة المقال؛ النص الكامل في الرابط)</i>",
+        Lang.EN: "<i>(The feed's summary: the article's page could not be fetched; the full text "
+        "is at the link)</i>",
+    },
     "alert_header": {Lang.AR: "🔔 خبر جديد يطابق متابعتك", Lang.EN: "🔔 New article for you"},
     "alert_topics": {Lang.AR: "متابعاتك: {topics}", Lang.EN: "Following: {topics}"},
     "digest_header": {

@@ -63,9 +63,14 @@ def _paragraphs(body: Any) -> list[str]:
     return [p for p in paragraphs if p]
 
 
-def extract_article(html: str, url: str) -> PageArticle | None:
-    """Return the article on a page (no network), or None when the page holds no text."""
-    document: Any = trafilatura.bare_extraction(html, url=url, **_OPTIONS)
+def extract_article(html: str, url: str, metadata: bool = True) -> PageArticle | None:
+    """Return the article on a page (no network), or None when the page holds no text.
+
+    Without metadata the title and date are left out: reading them (the author too, which
+    trafilatura always looks for) costs more than the text itself.
+    """
+    options = {**_OPTIONS, "with_metadata": metadata}
+    document: Any = trafilatura.bare_extraction(html, url=url, **options)
     if document is None or getattr(document, "body", None) is None:
         return None
     title = " ".join((document.title or "").split()) or None

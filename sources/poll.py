@@ -155,7 +155,9 @@ async def _article(fetcher: Fetcher, entry: FeedEntry, guid: str | None) -> WebA
         try:
             fetched = await fetcher.get(entry.link)
             html = await asyncio.to_thread(decode_html, fetched.body, fetched.charset)
-            page = await asyncio.to_thread(extract_article, html, fetched.url)
+            # An entry with its own title and date needs only the page's text.
+            metadata = not (entry.title and entry.published)
+            page = await asyncio.to_thread(extract_article, html, fetched.url, metadata)
         except (FetchError, UnsafeURL) as exc:
             log.info("page of %s not used: %s", entry.link, getattr(exc, "reason", exc))
         except Exception:  # extraction met bytes it cannot handle: the entry's text stands

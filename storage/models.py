@@ -60,6 +60,7 @@ class Document:
     ingested_at: str
     url: str | None = None  # the original on the web; None for documents from files
     published: str | None = None  # ISO 8601, UTC
+    excerpt: bool = False  # its page could not be had: the text is the feed entry's summary
 
 
 @dataclass(frozen=True)

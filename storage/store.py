@@ -134,12 +134,12 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         """Return one document by key, or by id when given an int."""
         column = "id" if isinstance(key, int) else "key"
         async with self._read.execute(
-            "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at, url, published"
-            f" FROM documents WHERE {column} = ?",
+            "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at, url, published,"
+            f" excerpt FROM documents WHERE {column} = ?",
             (key,),
         ) as cur:
             row = await cur.fetchone()
-        return Document(**dict(row)) if row else None
+        return Document(**{**dict(row), "excerpt": bool(row["excerpt"])}) if row else None
 
     async def latest(self, limit: int = 10, offset: int = 0) -> list[DocumentSummary]:
         """Return the most recently ingested documents."""

@@ -85,6 +85,7 @@ async def test_rss_feed_files_each_article_with_its_link_date_and_outlet(
         assert paragraph in doc.body
     for furniture in FURNITURE:
         assert furniture not in doc.body
+    assert doc.title == first.title and not doc.body.startswith(first.title)
     # Polled again: nothing new, and no page is fetched a second time.
     pages = web.hits[article_path(first)]
     [again] = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
@@ -188,7 +189,9 @@ async def test_every_failure_is_reported_and_blocks_no_other_feed(
     assert "5" in errors["endless"] or "large" in errors["endless"]
     # The missing page: its entry's summary was filed, marked as an excerpt.
     doc = await empty_store.document(web.url(article_path(missing)))
-    assert doc is not None and missing.paragraphs[0] in doc.body
+    assert doc is not None and missing.paragraphs[0] in doc.body and doc.excerpt
+    page = await empty_store.document(web.url(article_path(good)))
+    assert page is not None and not page.excerpt
     # Failures rest longer; the server's Retry-After is honoured.
     feeds = {f.name: f for f in await empty_store.feeds()}
     assert feeds["error"].errors == 1 and feeds["good"].errors == 0

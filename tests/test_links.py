@@ -20,6 +20,7 @@ from bot.loopback import LoopbackRequest, User
 from handlers.render import (
     MESSAGE_LIMIT,
     alert_message,
+    article_part,
     byline,
     date_label,
     digest_message,
@@ -27,7 +28,7 @@ from handlers.render import (
     utf16_len,
 )
 from handlers.texts import Lang
-from storage.models import Chat
+from storage.models import Chat, Document
 from storage.pushes import AlertMatch, DigestItem
 from storage.store import Store
 from tests.conftest import SEEDS, furat
@@ -312,3 +313,12 @@ async def test_only_the_first_part_of_a_long_article_carries_the_link(tmp_path: 
         data = rows[0][0]["callback_data"]
         more = sends(await bot.send(bot.user.press(first[-1]["_result"], data)))
         assert more and not any(url_buttons(c) for c in more)
+
+
+@pytest.mark.parametrize(("excerpt", "noted"), [(False, False), (True, True)])
+def test_article_from_a_feed_summary_says_so(excerpt: bool, noted: bool) -> None:
+    doc = Document(
+        1, "https://a.example/1", "عنوان", "منفذ", "نص المقال.", "", "", "", excerpt=excerpt
+    )
+    [text], _ = article_part(doc, Lang.AR)
+    assert ("ملخص من خلاصة المصدر" in text) is noted
