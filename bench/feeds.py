@@ -1,6 +1,6 @@
 """Feeds benchmark: `furat feeds poll` over a local web of outlets, first and unchanged.
 
-usage: python -m bench.feeds [--feeds 500] [--entries 20]
+usage: python -m bench.feeds [--feeds 500] [--entries 20] [--json] [--results FILE]
 The baseline, measured in the same run, fetches the same feeds and pages with the same client
 and limits but neither parses, extracts nor indexes anything.
 """
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.results import RESULTS, write_section
 from sources.opml import opml_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,9 +131,12 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--entries", type=int, default=20)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
     m = feeds(args.feeds, args.entries)
-    print(json.dumps(m) if args.json else render(m))
+    table = render(m)
+    write_section(f"feeds-{args.feeds}x{args.entries}", table, args.results)
+    print(json.dumps(m) if args.json else table)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Feeds in the bot process: the shared fetcher, the poll job, and the `furat feeds` commands."""
+"""Feeds from the settings: the shared fetcher, the poll policy, and the `furat feeds` commands."""
 
 from __future__ import annotations
 

@@ -13,13 +13,14 @@ from handlers.texts import Lang, counted, t
 from sources.urls import AddressPolicy, UnsafeURL, checked_feed_url
 from storage.feeds import FeedExists, FeedInfo
 
-FEEDS_SHOWN = 30  # a longer list is for `furat feeds list`
+LISTING_CHARS = 3500  # one message; a longer list is for `furat feeds list`
 
 
 def _argument(update: Update) -> str:
     message = update.effective_message
     assert message is not None and message.text is not None
-    return message.text.partition(" ")[2].strip()
+    parts = message.text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,7 +28,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_operator(update, context):
         return
     lang = lang_for(update)
-    raw, _, name = _argument(update).partition(" ")
+    raw, *name = _argument(update).split(maxsplit=1) or [""]
     if not raw:
         await reply(update, t(lang, "addfeed_usage"), lang)
         return
@@ -35,7 +36,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     store = store_of(context)
     try:
         url = await checked_feed_url(raw, policy)
-        feed = await store.add_feed(url, name.strip() or None)
+        feed = await store.add_feed(url, name[0] if name else None)
     except UnsafeURL as exc:
         await reply(update, t(lang, "feed_refused", reason=html.escape(str(exc))), lang)
         return
@@ -74,9 +75,15 @@ async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not feeds:
         await reply(update, t(lang, "feeds_empty"), lang)
         return
-    lines = [t(lang, "feeds_header"), *(_feed_line(f, lang) for f in feeds[:FEEDS_SHOWN])]
-    if len(feeds) > FEEDS_SHOWN:
-        lines.append(f"… +{len(feeds) - FEEDS_SHOWN}")
+    lines = [t(lang, "feeds_header")]
+    size = len(lines[0])
+    for shown, feed in enumerate(feeds):
+        line = _feed_line(feed, lang)
+        size += len(line) + 2
+        if size > LISTING_CHARS:
+            lines.append(f"… +{len(feeds) - shown}")
+            break
+        lines.append(line)
     await reply(update, "\n\n".join(lines), lang, disable_web_page_preview=True)
 
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # A feed lists its latest entries; one that lists more is read this far.
 MAX_ENTRIES = 200
 MAX_RETRY_AFTER = timedelta(days=1)
+PAGE_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,20 @@ async def _read_feed(
             await store.note_entry(feed.id, entry.id, entry.fingerprint, doc)
         else:
             fresh.append(entry)
-    articles = await asyncio.gather(*(_article(fetcher, e, _guid(e, feed)) for e in fresh))
     new = updated = 0
-    # Feeds list the newest first: the oldest is filed first and gets the lowest id.
-    for entry, article in reversed(list(zip(fresh, articles, strict=True))):
-        if article is None:
-            await store.note_entry(feed.id, entry.id, entry.fingerprint, None)
-            continue
-        outcome = await store.save_article(feed, article, outlet)
-        new += outcome is Outcome.ADDED
-        updated += outcome is Outcome.UPDATED
+    # Feeds list the newest first: the oldest is filed first and gets the lowest id. Pages are
+    # fetched a batch at a time, so that at most a batch of articles waits in memory.
+    fresh.reverse()
+    for start in range(0, len(fresh), PAGE_BATCH):
+        batch = fresh[start : start + PAGE_BATCH]
+        articles = await asyncio.gather(*(_article(fetcher, e, _guid(e, feed)) for e in batch))
+        for entry, article in zip(batch, articles, strict=True):
+            if article is None:
+                await store.note_entry(feed.id, entry.id, entry.fingerprint, None)
+                continue
+            outcome = await store.save_article(feed, article, outlet)
+            new += outcome is Outcome.ADDED
+            updated += outcome is Outcome.UPDATED
     record = PollRecord(
         PollStatus.OK,
         now + policy.interval,

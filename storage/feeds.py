@@ -86,6 +86,16 @@ class WebArticle:
 
 
 _FEED_COLUMNS = "id, url, name, etag, last_modified, errors"
+NAME_CHARS = 100  # of a feed's name, as an operator or the feed itself gives it
+TITLE_CHARS = 300  # of an article's headline from the web: cards and alerts show it whole
+
+
+def _clipped(text: str | None, limit: int) -> str | None:
+    """Return text on one line, cut at limit characters with an ellipsis; None when empty."""
+    text = " ".join((text or "").split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text or None
 
 
 def _now() -> str:
@@ -98,7 +108,7 @@ Passage = tuple[int, str, int, str, str]  # ordinal, text, offset, surface, stem
 def _analysed(article: WebArticle, stem: Stemmer) -> tuple[str, str, str, list[Passage]]:
     """Clean and analyse an article (worker thread); return title, body, terms, passages."""
     clean = clean_article(f"{article.title}\n\n{article.text}" if article.title else article.text)
-    title = article.title or clean.title
+    title = _clipped(article.title, TITLE_CHARS) or clean.title
     rows: list[Passage] = []
     for p in clean.passages:
         toks = tokens(p.text)
@@ -116,7 +126,7 @@ class FeedStore(IngestStore):
             rows = await conn.execute_fetchall(
                 "INSERT INTO feeds (url, name, added_at, next_poll) VALUES (?, ?, ?, ?)"
                 f" ON CONFLICT (url) DO NOTHING RETURNING {_FEED_COLUMNS}",
-                (url, name or None, now, now),
+                (url, _clipped(name, NAME_CHARS), now, now),
             )
         if not rows:
             raise FeedExists(url)
@@ -187,7 +197,7 @@ class FeedStore(IngestStore):
                     record.etag,
                     record.status is PollStatus.OK,
                     record.last_modified,
-                    record.title or None,
+                    _clipped(record.title, NAME_CHARS),
                     feed.id,
                 ),
             )

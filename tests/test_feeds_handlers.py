@@ -55,6 +55,8 @@ async def test_feed_commands_are_for_operators(bot: Bot) -> None:
         ("/removefeed abc", "اكتب رقم الخلاصة"),
         ("/removefeed 99999999999999999999999", "اكتب رقم الخلاصة"),
         ("/removefeed 7", "لا خلاصة بهذا الرقم"),
+        ("/removefeed\n7", "لا خلاصة بهذا الرقم"),
+        ("/addfeed\nftp://example.com/rss", "http"),
         ("/feeds", "لا خلاصات بعد"),
     ],
 )
@@ -81,3 +83,11 @@ async def test_add_list_remove(bot: Bot) -> None:
     removed = await say(bot, f"/removefeed {feed.id}", operator(bot))
     assert "تبقى مقالاتها" in removed["text"]
     assert await store.feeds() == []
+
+
+async def test_a_long_list_of_feeds_fits_one_message(bot: Bot) -> None:
+    store = bot.app.bot_data["store"]
+    for i in range(60):
+        await store.add_feed(f"https://outlet{i}.example/{'x' * 200}/rss", "اسم طويل " * 40)
+    listing = await say(bot, "/feeds", operator(bot))  # the loopback checks Telegram's limits
+    assert "outlet0.example" in listing["text"] and "… +" in listing["text"]

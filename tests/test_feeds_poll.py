@@ -9,7 +9,7 @@ import pytest
 
 from sources.feeds import FeedEntry
 from sources.fetch import Fetcher, FetchLimits
-from sources.poll import PollPolicy, _guid, poll_feeds
+from sources.poll import PollPolicy, PollResult, _guid, poll_feeds
 from sources.urls import AddressPolicy
 from storage.feeds import Feed, PollStatus
 from storage.store import Store
@@ -59,9 +59,9 @@ def publish(web: WebServer, articles: list[Article]) -> None:
         web.add(article_path(article), article_page(article), content_type="text/html")
 
 
-async def poll(store: Store, fetcher: Fetcher) -> dict[str, object]:
-    results = await poll_feeds(store, fetcher, POLICY, now(), due_only=False)
-    return {r.url.rsplit("/", 1)[-1]: r for r in results}
+async def poll_all(store: Store, fetcher: Fetcher) -> list[PollResult]:
+    """Read every feed now, due or not."""
+    return await poll_feeds(store, fetcher, POLICY, now(), due_only=False)
 
 
 async def test_rss_feed_files_each_article_with_its_link_date_and_outlet(
@@ -71,7 +71,7 @@ async def test_rss_feed_files_each_article_with_its_link_date_and_outlet(
     publish(web, articles)
     web.add("/rss.xml", rss_feed(articles, web.url("")), content_type="application/rss+xml")
     feed = await empty_store.add_feed(web.url("/rss.xml"), "فرات")
-    [result] = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    [result] = await poll_all(empty_store, fetcher)
     assert (result.status, result.new, result.updated, result.error) == (PollStatus.OK, 3, 0, None)
     first = articles[0]
     [hit, *_] = await empty_store.search(first.paragraphs[1])
@@ -86,9 +86,13 @@ async def test_rss_feed_files_each_article_with_its_link_date_and_outlet(
     for furniture in FURNITURE:
         assert furniture not in doc.body
     assert doc.title == first.title and not doc.body.startswith(first.title)
+    # The feed lists the newest first; the oldest was filed first.
+    docs = [await empty_store.document(web.url(article_path(a))) for a in articles]
+    ids = [d.id for d in docs if d is not None]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
     # Polled again: nothing new, and no page is fetched a second time.
     pages = web.hits[article_path(first)]
-    [again] = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    [again] = await poll_all(empty_store, fetcher)
     assert (again.status, again.new, again.updated) == (PollStatus.OK, 0, 0)
     assert web.hits[article_path(first)] == pages
     [info] = await empty_store.feeds()
@@ -104,7 +108,7 @@ async def test_same_articles_in_rss_and_atom_are_one_document_each(
     web.add("/atom.xml", atom_feed(articles, web.url("")), content_type="application/atom+xml")
     await empty_store.add_feed(web.url("/rss.xml"))
     await empty_store.add_feed(web.url("/atom.xml"))
-    results = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    results = await poll_all(empty_store, fetcher)
     assert sum(r.new for r in results) == 2
     assert await empty_store.document_count() == 2
     assert [f.articles for f in await empty_store.feeds()] == [2, 2]
@@ -118,9 +122,9 @@ async def test_conditional_get_304_costs_one_request(
     body = rss_feed(articles, web.url(""))
     web.add("/rss.xml", body, etag='"v1"', last_modified="Mon, 30 Nov 2026 12:00:00 GMT")
     await empty_store.add_feed(web.url("/rss.xml"))
-    await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    await poll_all(empty_store, fetcher)
     before = len(web.requests)
-    [result] = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    [result] = await poll_all(empty_store, fetcher)
     assert result.status is PollStatus.NOT_MODIFIED
     assert len(web.requests) == before + 1
     path, headers = web.requests[-1]
@@ -138,7 +142,7 @@ async def test_legacy_encoded_page_declared_only_in_meta(
     )
     web.add("/rss.xml", rss_feed([article], web.url("")))
     await empty_store.add_feed(web.url("/rss.xml"))
-    [result] = await poll_feeds(empty_store, fetcher, POLICY, now(), due_only=False)
+    [result] = await poll_all(empty_store, fetcher)
     assert result.new == 1
     [hit, *_] = await empty_store.search(article.paragraphs[-1])
     doc = await empty_store.document(hit.doc_id)

@@ -151,3 +151,11 @@ async def test_an_article_with_no_text_gives_no_document(empty_store: Store) -> 
     assert await empty_store.save_article(feed, article(text="", title=""), "X") is Outcome.FAILED
     assert await empty_store.document_count() == 0
     assert await empty_store.seen_entries(feed.id, ["g1"]) == {"g1": "f1"}
+
+
+async def test_names_and_headlines_from_the_web_are_clipped(empty_store: Store) -> None:
+    feed = await empty_store.add_feed("https://news.example/rss", "اسم " * 200)
+    assert feed.name is not None and len(feed.name) <= 100 and feed.name.endswith("…")
+    await empty_store.save_article(feed, article(title="عنوان " * 500), "X")
+    doc = await empty_store.document("https://news.example/g1")
+    assert doc is not None and len(doc.title) <= 300
