@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 MAX_ENTRIES = 200
 MAX_RETRY_AFTER = timedelta(days=1)
 PAGE_BATCH = 16
+# Feeds read at once: fetching outruns extraction, and every page fetched waits in memory
+# (500 feeds at once peaked at 400 MiB in the bench).
+FEEDS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,13 @@ async def poll_feeds(
 ) -> list[PollResult]:
     """Read the feeds that are due (or all) once, together; a failing feed stops no other."""
     feeds = await store.claim_feeds(now, policy.lease, due_only)
-    return list(await asyncio.gather(*(poll_feed(store, fetcher, f, policy, now) for f in feeds)))
+    slots = asyncio.Semaphore(FEEDS_AT_ONCE)
+
+    async def one(feed: Feed) -> PollResult:
+        async with slots:
+            return await poll_feed(store, fetcher, feed, policy, now)
+
+    return list(await asyncio.gather(*(one(f) for f in feeds)))
 
 
 async def poll_feed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -239,3 +240,25 @@ def test_documents_are_known_by_guids_unique_across_outlets(
     entry = FeedEntry(entry_id, link, "t", "", "", None, "f")
     feed = Feed(1, "https://feeds.example/rss", None, None, None, 0)
     assert _guid(entry, feed) == guid
+
+
+async def test_a_changed_entry_replaces_its_document(
+    empty_store: Store, web: WebServer, fetcher: Fetcher
+) -> None:
+    [article] = seed_articles()[:1]
+    publish(web, [article])
+    web.add("/rss.xml", rss_feed([article], web.url("")))
+    await empty_store.add_feed(web.url("/rss.xml"))
+    await poll_all(empty_store, fetcher)
+    url = web.url(article_path(article))
+    before = await empty_store.document(url)
+    # The outlet corrects the story: a new headline in the feed, a new paragraph on the page.
+    fixed = replace(article, title=article.title + " (محدّث)", paragraphs=article.paragraphs[1:])
+    publish(web, [fixed])
+    web.add("/rss.xml", rss_feed([fixed], web.url("")))
+    [result] = await poll_all(empty_store, fetcher)
+    assert (result.new, result.updated) == (0, 1)
+    after = await empty_store.document(url)
+    assert before is not None and after is not None and after.id == before.id
+    assert after.title == fixed.title and article.paragraphs[0] not in after.body
+    assert await empty_store.document_count() == 1
