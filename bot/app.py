@@ -230,6 +230,7 @@ def build_application(
     # Buttons: typed prefixes first, anything else is stale or forged.
     app.add_handler(CallbackQueryHandler(search.page_button, pattern=r"^p:"))
     app.add_handler(CallbackQueryHandler(articles.article_button, pattern=r"^a:"))
+    app.add_handler(CallbackQueryHandler(search.copies_button, pattern=r"^c:"))
     app.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^u:"))
     app.add_handler(CallbackQueryHandler(articles.stale_button))
     app.add_handler(InlineQueryHandler(inline.inline_query))

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _hit_json(hit: SearchHit) -> dict[str, object]:
-    return {
+    found: dict[str, object] = {
         "doc": hit.doc,
         "title": hit.title,
         "outlet": hit.outlet,
@@ -53,6 +53,9 @@ def _hit_json(hit: SearchHit) -> dict[str, object]:
         "url": hit.url,  # null for documents from files
         "published": hit.published,
     }
+    if hit.copies:  # near-copies folded into this result
+        found["copies"] = [{"doc": c.doc, "outlet": c.outlet} for c in hit.copies]
+    return found
 
 
 def _print_listing(query: str, hits: list[SearchHit]) -> None:

@@ -14,6 +14,7 @@ class Action(StrEnum):
     PAGE = "p"  # show page `b` of the results of stored query `a`
     ARTICLE = "a"  # send document `a` from character `b` of its body, a few messages
     UNSUBSCRIBE = "u"  # remove subscription `a`
+    COPIES = "c"  # list the near-copies folded into result `b` of stored query `a`
 
 
 @dataclass(frozen=True)

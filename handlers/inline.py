@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from handlers.articles import deep_link
 from handlers.common import lang_for, store_of
-from handlers.render import date_label, finish, link_url, utf16_len
+from handlers.render import also_in, date_label, finish, link_url, utf16_len
 from handlers.texts import Lang, t
 
 RESULTS_PER_PAGE = 20
@@ -73,6 +73,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if text:
         for hit in await store.search(text, limit=RESULTS_PER_PAGE, offset=offset):
             passage = html.escape(_shorten(hit.passage, MESSAGE_BUDGET))
+            if line := also_in(hit, lang):
+                passage += f"\n{line}"
             results.append(
                 _article(
                     f"{hit.doc_id}.{hit.ordinal}",

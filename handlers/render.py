@@ -132,14 +132,33 @@ def link_button(url: str | None, lang: Lang) -> InlineKeyboardButton | None:
     return InlineKeyboardButton(t(lang, "original_link"), url=target) if target else None
 
 
+MAX_OUTLETS = 3  # named on a card; the count says how many copies there are in all
+
+
+def also_in(hit: SearchHit, lang: Lang) -> str | None:
+    """Return the line naming the other outlets of a result's folded near-copies, if any."""
+    if not hit.copies:
+        return None
+    copies = counted(lang, "copies", len(hit.copies))
+    outlets = list(dict.fromkeys(c.outlet for c in hit.copies if c.outlet))
+    if not outlets:
+        return t(lang, "also_elsewhere", copies=copies)
+    names = [f"<i>{html.escape(o)}</i>" for o in outlets[:MAX_OUTLETS]]
+    if len(outlets) > MAX_OUTLETS:
+        names.append("…")
+    return t(lang, "also_in", outlets=joined(lang, names), copies=copies)
+
+
 def result_cards(hits: list[SearchHit], first: int, lang: Lang) -> str:
-    """Render numbered result cards: title, outlet and date, and the marked snippet."""
+    """Render numbered result cards: title, outlet and date, the marked snippet, its copies."""
     cards = []
     for n, hit in enumerate(hits, first):
         lines = [f"<b>{n}. {html.escape(hit.title)}</b>"]
         if line := byline(hit.outlet, hit.published, lang):
             lines.append(line)
         lines.append(hit.snippet)
+        if line := also_in(hit, lang):
+            lines.append(line)
         cards.append("\n".join(lines))
     return "\n\n".join(cards)
 
@@ -247,6 +266,21 @@ def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], 
 
 DIGEST_ITEMS = 10
 PUSH_SNIPPET = 280
+
+
+MAX_COPIES = 10  # listed by the copies button
+
+
+def copies_message(hit: SearchHit, lang: Lang) -> tuple[str, InlineKeyboardMarkup]:
+    """Render the near-copies folded into a result, with a button to each article."""
+    lines = [t(lang, "copies_header", title=f"<b>{html.escape(hit.title)}</b>")]
+    buttons = []
+    for n, copy in enumerate(hit.copies[:MAX_COPIES], 1):
+        outlet = f" — <i>{html.escape(copy.outlet)}</i>" if copy.outlet else ""
+        lines.append(f"{n}. {html.escape(copy.title)}{outlet}")
+        buttons.append(_article_button(copy.doc_id, f"📄 {n}"))
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    return finish("\n".join(lines), lang), InlineKeyboardMarkup(rows)
 
 
 def _article_button(doc_id: int, label: str) -> InlineKeyboardButton:

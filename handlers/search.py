@@ -9,8 +9,8 @@ from telegram.ext import ContextTypes
 
 from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import lang_for, reply, store_of
-from handlers.render import finish, quote, result_cards
-from handlers.texts import Lang, joined, t
+from handlers.render import copies_message, finish, quote, result_cards
+from handlers.texts import Lang, counted, joined, t
 from storage.analysis import tokens
 from storage.lexicon import load_lexicon
 from storage.models import SearchHit
@@ -32,15 +32,23 @@ def strip_mention(text: str, username: str | None) -> str:
 def _keyboard(
     hits: list[SearchHit], first: int, query_id: int, page: int, more: bool, lang: Lang
 ) -> InlineKeyboardMarkup:
-    rows = [
-        [
+    rows = []
+    for n, hit in enumerate(hits, first):
+        row = [
             InlineKeyboardButton(
                 f"{t(lang, 'full_article')} ({n})",
                 callback_data=Callback(Action.ARTICLE, hit.doc_id).encode(),
             )
         ]
-        for n, hit in enumerate(hits, first)
-    ]
+        if hit.copies:
+            copies = counted(lang, "copies", len(hit.copies))
+            row.append(
+                InlineKeyboardButton(
+                    t(lang, "copies_button", copies=copies, n=n),
+                    callback_data=Callback(Action.COPIES, query_id, n - 1).encode(),
+                )
+            )
+        rows.append(row)
     nav = []
     if page > 0:
         nav.append(
@@ -119,3 +127,21 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     text, markup = await results_page(store, query, callback.b, lang)
     await query_cb.answer()
     await query_cb.edit_message_text(text, reply_markup=markup)
+
+
+async def copies_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the near-copies folded into one result, each with its article button."""
+    query_cb = update.callback_query
+    assert query_cb is not None
+    callback = decode(query_cb.data)
+    store = store_of(context)
+    query = await store.recall_query(callback.a)
+    if query is None:
+        raise BadCallback(query_cb.data)
+    hits = await store.search(query, limit=1, offset=callback.b)
+    if not hits or not hits[0].copies:  # the archive changed since the results were shown
+        raise BadCallback(query_cb.data)
+    lang = lang_for(update, query)
+    text, markup = copies_message(hits[0], lang)
+    await query_cb.answer()
+    await reply(update, text, lang, reply_markup=markup)

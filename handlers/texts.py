@@ -88,6 +88,16 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "Type some words to search, in Arabic or English.",
     },
     "full_article": {Lang.AR: "📄 المقال كاملاً", Lang.EN: "📄 Full article"},
+    "also_in": {
+        Lang.AR: "📑 ورد أيضاً في: {outlets} ({copies})",
+        Lang.EN: "📑 Also in: {outlets} ({copies})",
+    },
+    "also_elsewhere": {Lang.AR: "📑 ورد أيضاً في {copies}", Lang.EN: "📑 Also in {copies}"},
+    "copies_button": {Lang.AR: "📑 {copies} ({n})", Lang.EN: "📑 {copies} ({n})"},
+    "copies_header": {
+        Lang.AR: "<b>📑 نسخ من الخبر نفسه</b>\n{title}",
+        Lang.EN: "<b>📑 Copies of the same story</b>\n{title}",
+    },
     "next": {Lang.AR: "التالي ◀", Lang.EN: "Next ▶"},
     "previous": {Lang.AR: "▶ السابق", Lang.EN: "◀ Previous"},
     "more_article": {Lang.AR: "تابع القراءة ◀", Lang.EN: "More ▶"},
@@ -340,6 +350,10 @@ PLURALS: dict[str, dict[Lang, tuple[str, ...]]] = {
     "articles": {
         Lang.AR: ("مقال واحد", "مقالان", "{n} مقالات", "{n} مقالًا", "{n} مقال"),
         Lang.EN: ("1 article", "{n} articles"),
+    },
+    "copies": {
+        Lang.AR: ("نسخة واحدة", "نسختين", "{n} نسخ", "{n} نسخة", "{n} نسخة"),
+        Lang.EN: ("1 copy", "{n} copies"),
     },
 }
 

@@ -15,6 +15,7 @@ from storage.analysis import tokens
 from storage.cleaning import clean_article
 from storage.ingest import IngestStore
 from storage.models import Outcome
+from storage.nearcopy import sketch
 from storage.query import Stemmer
 from storage.timestamps import iso
 from storage.vocabulary import TermCounts
@@ -105,15 +106,15 @@ def _now() -> str:
 Passage = tuple[int, str, int, str, str]  # ordinal, text, offset, surface, stem
 
 
-def _analysed(article: WebArticle, stem: Stemmer) -> tuple[str, str, str, list[Passage]]:
-    """Clean and analyse an article (worker thread); return title, body, terms, passages."""
+def _analysed(article: WebArticle, stem: Stemmer) -> tuple[str, str, str, list[Passage], str]:
+    """Clean and analyse an article (worker thread); return title, body, terms, passages, sketch."""
     clean = clean_article(f"{article.title}\n\n{article.text}" if article.title else article.text)
     title = _clipped(article.title, TITLE_CHARS) or clean.title
     rows: list[Passage] = []
     for p in clean.passages:
         toks = tokens(p.text)
         rows.append((p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(stem, toks))))
-    return title, clean.text, " ".join(tokens(title)), rows
+    return title, clean.text, " ".join(tokens(title)), rows, sketch(p[4].split() for p in rows)
 
 
 class FeedStore(IngestStore):
@@ -248,7 +249,7 @@ class FeedStore(IngestStore):
         An article is known by its GUID, else its URL: the same article in two feeds is one
         document. Nothing is written when its text is unchanged.
         """
-        title, body, title_terms, passages = await asyncio.to_thread(
+        title, body, title_terms, passages, signature = await asyncio.to_thread(
             _analysed, article, self._stem
         )
         if not passages:
@@ -275,6 +276,7 @@ class FeedStore(IngestStore):
                 article.published,
                 article.guid,
                 int(article.excerpt),
+                signature,
             )
             if row is not None and row[1] == digest:
                 await self._note(conn, feed.id, article.entry, article.fingerprint, row[0])
@@ -285,7 +287,7 @@ class FeedStore(IngestStore):
                 await conn.execute(
                     "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                     " body = ?, title_terms = ?, url = ?, published = ?, guid = ?, excerpt = ?,"
-                    " ingested_at = ? WHERE id = ?",
+                    " sketch = ?, ingested_at = ? WHERE id = ?",
                     (*values, _now(), doc_id),
                 )
             else:
@@ -303,8 +305,8 @@ class FeedStore(IngestStore):
                     key = f"{key}#{doc_id}"
                 await conn.execute(
                     "INSERT INTO documents (source_path, sha256, title, outlet, body, title_terms,"
-                    " url, published, guid, excerpt, id, key, ingested_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " url, published, guid, excerpt, sketch, id, key, ingested_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, doc_id, key, _now()),
                 )
                 await conn.execute(

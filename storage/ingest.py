@@ -32,6 +32,7 @@ from storage.files import (
     read_article,
 )
 from storage.models import FileResult, IngestReport, Outcome
+from storage.nearcopy import sketch
 from storage.query import Stemmer
 from storage.timestamps import iso
 from storage.vocabulary import TermCounts
@@ -78,10 +79,11 @@ class _Analysed:
     title_terms: str
     passages: list[tuple[int, str, int, str, str]]
     # JSON encoded in the worker thread; the ids are spliced in later.
-    # [source_path, sha256, title, outlet, body, title_terms, key, root, size, mtime_ns]
+    # [source_path, sha256, title, outlet, body, title_terms, key, root, size, mtime_ns, sketch]
     document_json: str
     passages_json: list[str]  # each passage's [ordinal, text, offset, surface, stem]
     encoding: str
+    sketch: str  # of its shingles, to tell a near-copy of an alerted document
 
 
 @dataclass(frozen=True)
@@ -305,14 +307,14 @@ class IngestStore(Connected):
         if not article.passages:
             raise BadFile("no article text left after removing page furniture")
         title_toks = tokens(article.title)
-        passages = []
+        passages, stems = [], []
         for p in article.passages:
             toks = tokens(p.text)
-            passages.append(
-                (p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(self._stem, toks)))
-            )
+            stems.append(list(map(self._stem, toks)))
+            passages.append((p.ordinal, p.text, p.offset, " ".join(toks), " ".join(stems[-1])))
         source, title_terms = str(f.path), " ".join(title_toks)
         document = (source, digest, article.title, article.outlet, article.text, title_terms)
+        signature = sketch(stems)
         return _Analysed(
             slot,
             f.key,
@@ -322,9 +324,10 @@ class IngestStore(Connected):
             article,
             title_terms,
             passages,
-            json.dumps([*document, f.key, *meta], ensure_ascii=False),
+            json.dumps([*document, f.key, *meta, signature], ensure_ascii=False),
             [json.dumps(p, ensure_ascii=False) for p in passages],
             encoding,
+            signature,
         )
 
     async def _write_documents(
@@ -388,7 +391,7 @@ class IngestStore(Connected):
                     await conn.execute(
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                         " body = ?, title_terms = ?, ingested_at = ?, root = ?, size = ?,"
-                        " mtime_ns = ? WHERE id = ?",
+                        " mtime_ns = ?, sketch = ? WHERE id = ?",
                         (
                             doc.source_path,
                             doc.digest,
@@ -398,6 +401,7 @@ class IngestStore(Connected):
                             doc.title_terms,
                             now,
                             *doc.meta,
+                            doc.sketch,
                             doc_id,
                         ),
                     )
@@ -424,9 +428,9 @@ class IngestStore(Connected):
         for chunk in _chunks(documents):
             await conn.execute(
                 "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
-                " ingested_at, key, root, size, mtime_ns) SELECT value ->> 0, value ->> 1,"
+                " ingested_at, key, root, size, mtime_ns, sketch) SELECT value ->> 0, value ->> 1,"
                 " value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7,"
-                " value ->> 8, value ->> 9, value ->> 10 FROM json_each(?)",
+                " value ->> 8, value ->> 9, value ->> 10, value ->> 11 FROM json_each(?)",
                 (now, chunk),
             )
         for chunk in _chunks(passages):

@@ -64,6 +64,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A near-copy of a result, in another document: folded into the result's card."""
+
+    doc_id: int
+    doc: str
+    title: str
+    outlet: str | None
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One ranked passage; `snippet` is HTML-escaped with matched words in <b>."""
 
@@ -77,6 +87,7 @@ class SearchHit:
     snippet: str
     url: str | None = None
     published: str | None = None
+    copies: tuple[Copy, ...] = ()  # near-copies of the passage in other documents, best first
 
 
 @dataclass(frozen=True)

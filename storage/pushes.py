@@ -6,8 +6,8 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -25,18 +25,22 @@ from storage.matching import (
 )
 from storage.models import (
     Chat,
+    Copy,
     PushKind,
     PushStatus,
     SearchHit,
     SubscribeResult,
     Subscription,
 )
+from storage.nearcopy import NEAR, fold, resemblance, unpack
 from storage.query import Stemmer, plan_query
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 MATCH_BATCH = 200  # documents matched per transaction
+STORY_HOURS = 48  # a near-copy of a document alerted this recently to a chat is not alerted
+STORY_DOCUMENTS = 5000  # at most this many documents before a run are looked at for twins
 # A new chat's digests start after the documents already there (or already matched).
 _DIGEST_START = (
     "coalesce((SELECT value FROM state WHERE key = 'matched_doc'),"
@@ -100,12 +104,30 @@ class _Audience:
     members: str = ""  # the chats as JSON arrays [chat, audience, not before], comma separated
 
 
+@dataclass
+class _Stories:
+    """What one matching run knows of recent documents, to tell near-copies of alerted ones."""
+
+    sketches: dict[int, frozenset[int]] = field(default_factory=dict)
+    index: dict[int, list[int]] = field(default_factory=dict)  # sketch hash -> documents
+    alerted: set[tuple[int, int]] = field(default_factory=set)  # (audience, document)
+    loaded: bool = False  # the recent documents before the run are in
+
+    def add(self, doc_id: int, sketch: frozenset[int]) -> None:
+        """Index a document's sketch."""
+        self.sketches[doc_id] = sketch
+        for h in sketch:
+            self.index.setdefault(h, []).append(doc_id)
+
+
 Rendered = tuple[str, str | None]  # text, reply_markup JSON
 _TEMP_TABLES = (
     "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id INTEGER PRIMARY KEY,"
     " audience INTEGER NOT NULL, not_before TEXT NOT NULL)",
     "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id INTEGER,"
     " content_id INTEGER NOT NULL, PRIMARY KEY (audience, doc_id)) WITHOUT ROWID",
+    "CREATE TEMP TABLE IF NOT EXISTS alert_twins (doc_id INTEGER, twin_id INTEGER,"
+    " PRIMARY KEY (doc_id, twin_id)) WITHOUT ROWID",
 )
 AlertRenderer = Callable[[AlertMatch], Rendered]
 NotBefore = Callable[[Chat, datetime], datetime]
@@ -316,20 +338,38 @@ class PushStore(Connected):
             " ORDER BY p.id DESC",
             (plan.all_expression(), scan),
         )
-        hits: list[SearchHit] = []
-        seen: set[str] = set()
+        matching = [
+            row
+            for row in rows
+            if satisfies(compiled, PassageKeys.of(row["surface"].split(), row["stem"].split()))
+        ]
+        # A passage syndicated or lightly rewritten in other documents is shown once.
+        groups = fold([row["stem"].split() for row in matching], limit)
         terms = plan.terms()
-        for text, ordinal, surface, stem, doc_id, key, title, outlet, url, published in rows:
-            keys = PassageKeys.of(surface.split(), stem.split())
-            if surface in seen or not satisfies(compiled, keys):
-                continue
-            seen.add(surface)  # a passage syndicated in two documents is shown once
+        hits: list[SearchHit] = []
+        for i, folded in groups:
+            text, ordinal, _, _, doc_id, key, title, outlet, url, published = matching[i]
+            copies: dict[int, Copy] = {}
+            for row in (matching[c] for c in folded):
+                if row["id"] != doc_id:
+                    copy = Copy(row["id"], row["key"], row["title"], row["outlet"])
+                    copies.setdefault(copy.doc_id, copy)
             snippet = mark(text, matched_spans(text, terms), width=320)
             hits.append(
-                SearchHit(doc_id, key, title, outlet, text, ordinal, 0.0, snippet, url, published)
+                SearchHit(
+                    doc_id,
+                    key,
+                    title,
+                    outlet,
+                    text,
+                    ordinal,
+                    0.0,
+                    snippet,
+                    url,
+                    published,
+                    tuple(copies.values()),
+                )
             )
-            if len(hits) >= limit:
-                break
         return hits
 
     # --- matching new documents ----------------------------------------------------------
@@ -365,9 +405,10 @@ class PushStore(Connected):
         audiences: list[_Audience] | None = None
         writing: asyncio.Task[int] | None = None
         written = 0
+        stories = _Stories()
         while docs := list(
             await self._read.execute_fetchall(
-                "SELECT id, title, outlet, url, published FROM documents WHERE id > ?"
+                "SELECT id, title, outlet, url, published, sketch FROM documents WHERE id > ?"
                 " ORDER BY id LIMIT ?",
                 (last, MATCH_BATCH),
             )
@@ -377,6 +418,7 @@ class PushStore(Connected):
                 audiences = await self._audiences(not_before, now)
             # Matching and rendering in this thread overlap the previous batch's writes.
             alerts, topics = await self._alerts_for(docs, audiences) if audiences else ([], [])
+            alerts, twins = await self._one_per_story(docs, alerts, stories, now)
             contents: dict[AlertMatch, int] = {}  # content -> its place in `shared`
             shared: list[Rendered] = []
             batch = []
@@ -393,7 +435,7 @@ class PushStore(Connected):
             if writing:
                 written += await writing
             writing = asyncio.create_task(
-                self._write_alerts(shared, batch, members, topics, last, now)
+                self._write_alerts(shared, batch, members, topics, last, now, twins)
             )
         if writing:
             written += await writing
@@ -407,8 +449,13 @@ class PushStore(Connected):
         topics: list[tuple[str, int, int]],
         last: int,
         now: datetime,
+        twins: list[tuple[int, int]],
     ) -> int:
-        """Store rendered contents and fan (audience, document, content) out to the outbox."""
+        """Store rendered contents and fan (audience, document, content) out to the outbox.
+
+        A chat already alerted to a twin (a near-copy, within STORY_HOURS) of a document is
+        not alerted to the document.
+        """
         async with self._transaction() as conn:
             # Ids are chosen here: no other writer can run inside this transaction.
             found = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM push_contents")
@@ -430,6 +477,9 @@ class PushStore(Connected):
                 "INSERT INTO temp.alert_batch (audience, doc_id, content_id) VALUES (?, ?, ?)",
                 [(audience, doc_id, base + slot) for audience, doc_id, slot in batch],
             )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO temp.alert_twins (doc_id, twin_id) VALUES (?, ?)", twins
+            )
             # SQLite fans each alert out to its audience's chats. Walking the chats in id order
             # (CROSS JOIN keeps them the outer loop) writes rows in nearly key order, so
             # consecutive inserts touch neighbouring index pages, without a sort.
@@ -438,11 +488,22 @@ class PushStore(Connected):
                 " content_id, not_before, created_at)"
                 " SELECT 'alert:' || m.chat_id || ':' || b.doc_id, m.chat_id, ?, '',"
                 " b.content_id, m.not_before, ?"
-                " FROM temp.alert_members m CROSS JOIN temp.alert_batch b USING (audience)",
-                (PushKind.ALERT, iso(now)),
+                " FROM temp.alert_members m CROSS JOIN temp.alert_batch b USING (audience)"
+                " WHERE NOT EXISTS (SELECT 1 FROM temp.alert_twins w JOIN outbox o"
+                "  ON o.idempotency_key = 'alert:' || m.chat_id || ':' || w.twin_id"
+                "  WHERE w.doc_id = b.doc_id AND o.created_at >= ? AND o.status IN (?, ?, ?))",
+                (
+                    PushKind.ALERT,
+                    iso(now),
+                    iso(now - timedelta(hours=STORY_HOURS)),
+                    PushStatus.PENDING,
+                    PushStatus.SENDING,
+                    PushStatus.SENT,
+                ),
             )
             await conn.execute("DELETE FROM temp.alert_members")
             await conn.execute("DELETE FROM temp.alert_batch")
+            await conn.execute("DELETE FROM temp.alert_twins")
             # Digests read these instead of the passages.
             await conn.executemany(
                 "INSERT OR IGNORE INTO topic_matches (topic, doc_id, passage_id) VALUES (?, ?, ?)",
@@ -455,6 +516,50 @@ class PushStore(Connected):
                 (str(last),),
             )
         return int(cur.rowcount)
+
+    async def _one_per_story(
+        self,
+        docs: list[aiosqlite.Row],
+        alerts: list[tuple[int, AlertMatch]],
+        stories: _Stories,
+        now: datetime,
+    ) -> tuple[list[tuple[int, AlertMatch]], list[tuple[int, int]]]:
+        """Drop the alerts whose story this run already alerted to the same audience; return
+        the rest, and (document, twin) for every earlier near-copy the outbox must be asked about.
+
+        Twins are looked for among the latest STORY_DOCUMENTS documents of the last STORY_HOURS
+        and this run's alerted ones: only those sharing a sketch hash are compared.
+        """
+        sketches = {doc["id"]: unpack(doc["sketch"]) for doc in docs if doc["sketch"]}
+        if not stories.loaded and sketches:
+            stories.loaded = True
+            first = min(sketches)
+            rows = await self._read.execute_fetchall(
+                "SELECT id, sketch FROM documents WHERE id >= ? AND id < ?"
+                " AND sketch IS NOT NULL AND ingested_at >= ?",
+                (first - STORY_DOCUMENTS, first, iso(now - timedelta(hours=STORY_HOURS))),
+            )
+            for doc_id, encoded in rows:
+                stories.add(doc_id, unpack(encoded))
+        twins_of: dict[int, list[int]] = {}
+        for doc_id in sorted({match.doc_id for _, match in alerts if match.doc_id in sketches}):
+            mine = sketches[doc_id]
+            others = {other for h in mine for other in stories.index.get(h, ())}
+            twins_of[doc_id] = sorted(
+                other
+                for other in others
+                if other < doc_id and resemblance(mine, stories.sketches[other]) >= NEAR
+            )
+            stories.add(doc_id, mine)
+        kept = []
+        for audience, match in alerts:
+            twins = twins_of.get(match.doc_id, ())
+            # This run's own alerts are not in the outbox yet when the batch is written.
+            if any((audience, twin) in stories.alerted for twin in twins):
+                continue
+            stories.alerted.add((audience, match.doc_id))
+            kept.append((audience, match))
+        return kept, [(doc_id, twin) for doc_id, twins in twins_of.items() for twin in twins]
 
     async def _audiences(self, not_before: NotBefore, now: datetime) -> list[_Audience]:
         """Group the active chats by what they follow."""

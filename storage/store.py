@@ -15,12 +15,14 @@ from storage.db import Database
 from storage.feeds import FeedStore
 from storage.lexicon import load_lexicon
 from storage.models import (
+    Copy,
     Document,
     DocumentSummary,
     OutletCount,
     SearchHit,
     Stats,
 )
+from storage.nearcopy import fold
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
@@ -416,20 +418,19 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
             for row in rows
         ]
         scored.sort(key=lambda pair: (-pair[0], pair[1]["id"]))
-        chosen: list[tuple[float, int]] = []
-        seen: set[str] = set()
-        for value, row in scored:
-            # The same passage syndicated in two documents is shown once.
-            if row["surface"] in seen:
-                continue
-            seen.add(row["surface"])
-            if len(seen) > offset:
-                chosen.append((value, row["id"]))
-            if len(chosen) >= limit:
-                break
-        return await self._hits(chosen, plan.terms())
+        # Near-copies of a better passage (the same passage syndicated, or lightly rewritten)
+        # are folded into it: one result, listing the documents that repeat it.
+        groups = fold([row["stem"].split() for _, row in scored], offset + limit)[offset:]
+        chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in groups]
+        copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in groups}
+        return await self._hits(chosen, plan.terms(), copies)
 
-    async def _hits(self, chosen: list[tuple[float, int]], terms: set[str]) -> list[SearchHit]:
+    async def _hits(
+        self,
+        chosen: list[tuple[float, int]],
+        terms: set[str],
+        copies: dict[int, list[int]] | None = None,
+    ) -> list[SearchHit]:
         """Read the passages and documents of the final results and mark their snippets."""
         if not chosen:
             return []
@@ -441,9 +442,15 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
             [row_id for _, row_id in chosen],
         )
         rows = {row[0]: row for row in found}
+        folded = await self._copies(copies or {})
         hits = []
         for value, row_id in chosen:
             _, text, ordinal, doc_id, key, title, outlet, url, published = rows[row_id]
+            listed: dict[int, Copy] = {}
+            for c in (copies or {}).get(row_id, ()):
+                # A copy is another document: passages repeated inside one article are not listed.
+                if c in folded and folded[c].doc_id != doc_id:
+                    listed.setdefault(folded[c].doc_id, folded[c])
             hits.append(
                 SearchHit(
                     doc_id=doc_id,
@@ -456,6 +463,20 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
                     snippet=mark(text, matched_spans(text, terms), width=SNIPPET_WIDTH),
                     url=url,
                     published=published,
+                    copies=tuple(listed.values()),
                 )
             )
         return hits
+
+    async def _copies(self, copies: dict[int, list[int]]) -> dict[int, Copy]:
+        """Return the documents of the folded passages, by passage id."""
+        ids = [c for cs in copies.values() for c in cs]
+        if not ids:
+            return {}
+        found = await self._read.execute_fetchall(
+            "SELECT p.id, d.id, d.key, d.title, d.outlet FROM passages p"
+            " JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {row[0]: Copy(*row[1:]) for row in found}

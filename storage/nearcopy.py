@@ -1,0 +1,92 @@
+"""Near-copies: word 3-shingles over normalised tokens, their Jaccard, and document sketches.
+
+A passage reprinted with a word swapped, a number changed or a clause moved keeps most of its
+word triples; a different passage on the same subject shares few of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from array import array
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+SHINGLE = 3  # words per shingle
+NEAR = 0.6  # shingle Jaccard from which two texts are copies of one another
+SKETCH = 64  # smallest shingle hashes kept of a document: 256 bytes, Jaccard within about ±0.06
+
+Shingles = frozenset[int]
+
+
+@lru_cache(maxsize=200_000)
+def _token_hash(token: str) -> int:
+    # Stable across processes (str hashes are salted): document sketches are stored.
+    return zlib.crc32(token.encode())
+
+
+def shingles(toks: Sequence[str], size: int = SHINGLE) -> Shingles:
+    """Return the hashes of a token sequence's word shingles; a shorter text is one shingle."""
+    hashes = [_token_hash(t) for t in toks]
+    if len(hashes) < size:
+        return frozenset((hash(tuple(hashes)),)) if hashes else frozenset()
+    # A tuple of ints hashes the same in every process (no salt), and in C.
+    return frozenset(map(hash, zip(*(hashes[i:] for i in range(size)), strict=False)))
+
+
+def jaccard(a: Shingles, b: Shingles) -> float:
+    """Return |a ∩ b| / |a ∪ b|; two empty sets are the same text."""
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    both = len(a & b)
+    return both / (len(a) + len(b) - both)
+
+
+def near(a: Shingles, b: Shingles, threshold: float = NEAR) -> bool:
+    """Tell whether two shingle sets are near-copies."""
+    small, large = sorted((len(a), len(b)))
+    # The Jaccard of two sets is at most the ratio of their sizes: most pairs stop here.
+    if large and small / large < threshold:
+        return False
+    return jaccard(a, b) >= threshold
+
+
+def fold(texts: Sequence[Sequence[str]], leaders: int) -> list[tuple[int, list[int]]]:
+    """Group ranked token sequences: the first `leaders` that copy no better one, each with
+    the indexes of the later ones that copy it."""
+    kept: list[tuple[int, Shingles, list[int]]] = []
+    for i, toks in enumerate(texts):
+        grams = shingles(toks)
+        home = next((copies for _, g, copies in kept if near(g, grams)), None)
+        if home is not None:
+            home.append(i)
+        elif len(kept) < leaders:
+            kept.append((i, grams, []))
+    return [(i, copies) for i, _, copies in kept]
+
+
+def sketch(passages: Iterable[Sequence[str]], size: int = SKETCH) -> str:
+    """Return a document's bottom-k sketch: its `size` smallest shingle hashes, encoded."""
+    grams: set[int] = set()
+    for toks in passages:
+        grams.update(shingles(toks))
+    smallest = sorted(g & 0xFFFFFFFF for g in grams)[:size]
+    return base64.b64encode(array("I", smallest).tobytes()).decode()
+
+
+def unpack(encoded: str | None) -> frozenset[int]:
+    """Return the hashes of an encoded sketch (empty for none)."""
+    if not encoded:
+        return frozenset()
+    values = array("I")
+    values.frombytes(base64.b64decode(encoded))
+    return frozenset(values)
+
+
+def resemblance(a: frozenset[int], b: frozenset[int], size: int = SKETCH) -> float:
+    """Estimate the shingle Jaccard of two documents from their sketches."""
+    if not a or not b:
+        return 0.0
+    union = sorted(a | b)[:size]
+    both = a & b
+    return sum(1 for h in union if h in both) / len(union)
