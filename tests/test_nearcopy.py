@@ -246,3 +246,34 @@ async def test_copies_arriving_together_alert_once(empty_store: Store, tmp_path:
     assert await _alerted(store, now) == sorted(
         [(1, ids["a_original"]), (1, ids["c_other"]), (2, ids["a_original"])]
     )
+
+
+async def test_copies_button_lists_the_folded_articles(tmp_path: Path) -> None:
+    from bot.app import build_application, running
+    from bot.loopback import LoopbackRequest
+    from tests.test_handlers import TOKEN, Bot, buttons, sends
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a_original.txt").write_text(ORIGINAL, encoding="utf-8")
+    (folder / "b_reprint.txt").write_text(REPRINT, encoding="utf-8")
+    settings = Settings(token=TOKEN, db_path=tmp_path / "bot.db", seeds=folder)
+    request = LoopbackRequest()
+    app = build_application(settings, request)
+    async with running(app):
+        bot = Bot(app, request)
+        [call] = sends(await bot.send(bot.user.text("إعادة تأهيل محطة المياه")))
+        assert "📑 ورد أيضاً في:" in call["text"]
+        [(label, data), *_] = [(text, d) for text, d in buttons(call) if text.startswith("📑")]
+        assert label == "📑 نسخة واحدة (1)" and data.startswith("c:")
+        calls = await bot.send(bot.user.press(call["_result"], data))
+        [listing] = sends(calls)
+        # The result's headline, then the copy's: the two articles of the story.
+        assert "مليونا دولار لمحطة مياه الرقة" in listing["text"]
+        assert "مجلس المحافظة يقر خطة" in listing["text"]
+        [(_, article)] = buttons(listing)
+        opened = sends(await bot.send(bot.user.press(listing["_result"], article)))
+        assert opened and "مجلس محافظة الرقة" in opened[0]["text"]
+        # A forged or stale copies button gets the polite answer.
+        stale = await bot.send(bot.user.press(call["_result"], "c:999999:0"))
+        assert any(c["method"] == "answerCallbackQuery" and c.get("show_alert") for c in stale)
