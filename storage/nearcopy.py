@@ -7,6 +7,7 @@ word triples; a different passage on the same subject shares few of them.
 from __future__ import annotations
 
 import base64
+import heapq
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -69,8 +70,12 @@ def sketch(passages: Iterable[Sequence[str]], size: int = SKETCH) -> str:
     """Return a document's bottom-k sketch: its `size` smallest shingle hashes, encoded."""
     grams: set[int] = set()
     for toks in passages:
-        grams.update(shingles(toks))
-    smallest = sorted(g & 0xFFFFFFFF for g in grams)[:size]
+        if len(toks) < SHINGLE:
+            grams.update(shingles(toks))
+            continue
+        hashes = list(map(_token_hash, toks))  # as shingles() does, without its frozenset
+        grams.update(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
+    smallest = heapq.nsmallest(size, {g & 0xFFFFFFFF for g in grams})
     return base64.b64encode(array("I", smallest).tobytes()).decode()
 
 
