@@ -23,9 +23,20 @@ from tests.test_e2e import WAIT, BotProcess, texts, wait_polling, wait_text
 
 ARTICLE = """{title}
 
-أعلنت قوات سوريا الديمقراطية أن طائرات التحالف قصفت مواقع في مدينة الرقة {n}.
+{lead} في مدينة الرقة {n}.
 
-وقال مراسلون إن الاشتباكات امتدت إلى ريف دير الزور الشرقي."""
+{more}"""
+# Each report is its own story: a near-copy of one already alerted is not alerted again.
+STORIES = (
+    ("أعلنت قوات سوريا الديمقراطية أن طائرات التحالف قصفت مواقع",
+     "وقال مراسلون إن الاشتباكات امتدت إلى ريف دير الزور الشرقي."),
+    ("افتتحت بلدية المدينة سوقاً شعبية جديدة للخضار والفواكه",
+     "وأكد رئيس البلدية أن السوق ستعمل يومياً من الصباح حتى المساء."),
+    ("بدأ فريق طبي حملة تلقيح واسعة ضد شلل الأطفال",
+     "وشملت الحملة المدارس والمخيمات وعدداً من القرى المجاورة للنهر."),
+    ("وصلت قافلة مساعدات غذائية تحمل الطحين والزيت",
+     "ووزعت المنظمات الإنسانية الحصص على العائلات النازحة في الأحياء الشمالية."),
+)  # fmt: skip
 FAST = {
     "FURAT_TICK_SECONDS": "0.3",
     "FURAT_RETRY_BASE": "0.2",
@@ -44,7 +55,9 @@ def server() -> Iterator[FakeBotAPI]:
 def ingest(db: Path, folder: Path, n: int) -> None:
     """Add one new article with `furat ingest`, in its own process."""
     path = folder / f"news_{n:03d}.txt"
-    path.write_text(ARTICLE.format(title=f"تقرير ميداني رقم {n}", n=n), encoding="utf-8")
+    lead, more = STORIES[n % len(STORIES)]
+    text = ARTICLE.format(title=f"تقرير ميداني رقم {n}", lead=lead, n=n, more=more)
+    path.write_text(text, encoding="utf-8")
     env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS)}
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", str(path)],
