@@ -25,6 +25,7 @@ KEYS = {
     "pacing_error_pct",
     "max_loop_stall_ms",
     "loop_stall_idle_ms",
+    "success_at_1_ratio_vs_best_baseline",
     "feeds_first_poll_s",
     "feeds_304_poll_s",
     "feeds_peak_mib",

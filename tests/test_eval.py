@@ -118,9 +118,10 @@ def test_copies_store_floor(copies_run: CopiesRun) -> None:
     assert copies_run.added == COPIES
     assert copies_run.passages > 2000
     score = copies_run.score
-    # Today's engine (2026-11-22): success@1 0.58, success@3 0.86, near-copy pairs 97 %.
-    # The floor catches a generator or judge that stops producing distractors, or a collapse.
-    assert score.near_copy_share > 0.0
+    # Without folding (2026-11-30): success@1 0.58, success@3 0.86, near-copy pairs 97 %.
+    # Folding leaves no two near-copies in a top ten (the generator makes them: see
+    # tests/test_copies.py); the floor catches a collapse.
+    assert score.near_copy_share <= 0.05
     assert score.success_at_3 >= 0.80, "\n".join(score.misses)
 
 
