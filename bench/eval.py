@@ -1,6 +1,11 @@
 """Search quality on the judged set: Furat against SQLite FTS5 and Tantivy, same passages.
 
-usage: python -m bench.eval [QUERIES.jsonl ...] [--write]
+usage: python -m bench.eval [QUERIES.jsonl ...] [--copies N] [--write]
+
+Each engine is judged on the seeds and on the seeds plus N near-copies from bench.copies
+(default 500; 0 skips them). "questions@3" is success@3 over the shaped question kinds
+(how_many, when, who, where, why), shown per kind as success@1/success@3; "near-copy pairs"
+is the share of queries whose top ten holds two passages with near_duplicate true.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.judge import QUERIES, Score, load_queries, rank_of
+from bench.copies import write_copies
+from bench.judge import QUERIES, QUESTION_KINDS, Score, load_queries, rank_of
 from bench.results import write_section
 from storage.analysis import light_stem
 from storage.store import Store
@@ -23,10 +29,13 @@ from storage.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 _WORD_RE = re.compile(r"\w+")
 
+COPIES = 500
+
 Search = Callable[[str], list[str]]
 NOTE = """The two Furat rows differ only in the stemmer of the stem column: light10 (Lucene
 ArabicStemmer rules, the one the index uses) and Snowball Arabic (PyStemmer). The baselines
-index the same passages Furat stores; they have no bridge from English to Arabic."""
+index the same passages Furat stores; they have no bridge from English to Arabic. The
+near-copies are four loose rewrites of seed sentences to one near-verbatim reprint of a seed."""
 
 
 def fts5_baseline(passages: list[str]) -> Search:
@@ -95,58 +104,91 @@ def judge(search: Search, queries: list[dict[str, object]]) -> tuple[Score, floa
         started = time.perf_counter()
         passages = search(str(q["q"]))
         times.append((time.perf_counter() - started) * 1000)
-        score.add(q, rank_of(q, passages))
+        score.add(q, rank_of(q, passages), passages)
     return score, statistics.median(times)
 
 
+def _kind_cell(score: Score, kind: str) -> str:
+    if kind in QUESTION_KINDS:
+        return f"{score.kind_at1(kind):.2f}/{score.kind_at3(kind):.2f}"
+    return f"{score.kind_at1(kind):.2f}"
+
+
 def table(rows: list[tuple[str, Score, float]], kinds: list[str]) -> str:
-    """Render the comparison as a Markdown table."""
-    head = "| engine | success@1 | success@3 | MRR@10 | " + " | ".join(kinds) + " | median ms |"
-    sep = "|---" * (5 + len(kinds)) + "|"
+    """Render the comparison as a Markdown table (question kinds as success@1/success@3)."""
+    head = (
+        "| engine | success@1 | success@3 | MRR@10 | questions@3 | near-copy pairs | "
+        + " | ".join(kinds)
+        + " | median ms |"
+    )
+    sep = "|---" * (7 + len(kinds)) + "|"
     lines = [head, sep]
     for name, s, ms in rows:
-        per_kind = " | ".join(f"{s.kind_at1(k):.2f}" for k in kinds)
+        per_kind = " | ".join(_kind_cell(s, k) for k in kinds)
         lines.append(
             f"| {name} | {s.success_at_1:.3f} | {s.success_at_3:.3f} | {s.mrr:.3f} | "
-            f"{per_kind} | {ms:.2f} |"
+            f"{s.questions_at3():.2f} | {s.near_copy_share:.0%} | {per_kind} | {ms:.2f} |"
         )
     return "\n".join(lines)
 
 
-async def run(queries_path: Path) -> str:
-    """Measure every engine on one query set and return the table."""
+async def furat(
+    db: Path, folders: list[Path], queries: list[dict[str, object]], stem: Callable[[str], str]
+) -> tuple[Score, float, list[str]]:
+    """Judge Furat on a store of the seeds and extra folders; return its passages too."""
+    store = await Store.open(db, seeds=ROOT / "seeds", stemmer=stem)
+    try:
+        if folders:
+            await store.ingest(folders)
+        score, times = Score(), []
+        for q in queries:
+            started = time.perf_counter()
+            hits = await store.search(str(q["q"]), limit=10)
+            times.append((time.perf_counter() - started) * 1000)
+            passages = [h.passage for h in hits]
+            score.add(q, rank_of(q, passages), passages)
+        return score, statistics.median(times), await store.all_passages()
+    finally:
+        await store.close()
+
+
+async def run(queries_path: Path, copies: int = COPIES) -> str:
+    """Measure every engine on one query set, on the seeds and on the seeds plus copies."""
     queries = [q for q in load_queries(queries_path) if "any" in q]
-    rows: list[tuple[str, Score, float]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        passages: list[str] = []
-        for name, stem in (("Furat (light10)", light_stem), ("Furat (Snowball)", snowball_stem())):
-            store = await Store.open(
-                Path(tmp) / f"{len(rows)}.db", seeds=ROOT / "seeds", stemmer=stem
-            )
-            try:
-                score, times = Score(), []
-                for q in queries:
-                    started = time.perf_counter()
-                    hits = await store.search(str(q["q"]), limit=10)
-                    times.append((time.perf_counter() - started) * 1000)
-                    score.add(q, rank_of(q, [h.passage for h in hits]))
-                rows.append((name, score, statistics.median(times)))
-                passages = await store.all_passages()
-            finally:
-                await store.close()
-    rows.append(("SQLite FTS5 unicode61 (OR, bm25)", *judge(fts5_baseline(passages), queries)))
-    rows.append(("Tantivy (Arabic Snowball)", *judge(tantivy_baseline(passages), queries)))
     kinds = sorted({str(q["kind"]) for q in queries})
-    return f"{len(queries)} queries from `{queries_path.name}`\n\n" + table(rows, kinds)
+    sections = [f"{len(queries)} queries from `{queries_path.name}`"]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpora: list[tuple[str, list[Path]]] = [("seeds", [])]
+        if copies:
+            folder = Path(tmp) / "copies"
+            write_copies(copies, folder)
+            corpora.append((f"seeds + {copies} near-copies (`bench.copies`)", [folder]))
+        for label, folders in corpora:
+            rows: list[tuple[str, Score, float]] = []
+            passages: list[str] = []
+            for name, stem in (
+                ("Furat (light10)", light_stem),
+                ("Furat (Snowball)", snowball_stem()),
+            ):
+                db = Path(tmp) / f"{len(sections)}-{len(rows)}.db"
+                score, ms, passages = await furat(db, folders, queries, stem)
+                rows.append((name, score, ms))
+            rows.append(
+                ("SQLite FTS5 unicode61 (OR, bm25)", *judge(fts5_baseline(passages), queries))
+            )
+            rows.append(("Tantivy (Arabic Snowball)", *judge(tantivy_baseline(passages), queries)))
+            sections.append(f"On the {label}, {len(passages)} passages:\n\n" + table(rows, kinds))
+    return "\n\n".join(sections)
 
 
 def main() -> None:
     """Print the comparison; with --write, also store it in bench/RESULTS.md."""
     parser = argparse.ArgumentParser()
     parser.add_argument("queries", nargs="*", type=Path, default=[QUERIES])
+    parser.add_argument("--copies", type=int, default=COPIES)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    report = "\n\n".join(asyncio.run(run(path)) for path in args.queries)
+    report = "\n\n".join(asyncio.run(run(path, args.copies)) for path in args.queries)
     print(report)
     if args.write:
         write_section(

@@ -1,4 +1,4 @@
-"""Judge ranked passages against a query set: success@1, success@3 and MRR@10."""
+"""Judge ranked passages against a query set: success@1, success@3, MRR@10, near-copy pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.copies import near_duplicate
+
 QUERIES = Path(__file__).resolve().parent.parent / "tests" / "eval" / "queries.jsonl"
+# Kinds of question whose answer has a shape (a number, a date, a name, a place, a cause).
+QUESTION_KINDS = ("how_many", "when", "who", "where", "why")
 
 
 def fold(text: str) -> str:
@@ -35,6 +39,14 @@ def rank_of(query: dict[str, object], passages: Sequence[str]) -> int | None:
     return None
 
 
+def holds_near_copies(passages: Sequence[str]) -> bool:
+    """Tell whether any two of the first ten passages are near-copies of each other."""
+    top = passages[:10]
+    return any(
+        near_duplicate(top[i], top[j]) for i in range(len(top)) for j in range(i + 1, len(top))
+    )
+
+
 @dataclass
 class Score:
     """Running totals for one engine."""
@@ -43,11 +55,19 @@ class Score:
     at1: int = 0
     at3: int = 0
     rr: float = 0.0
+    # Queries whose top ten was judged for near-copies, and those where it held a pair.
+    checked: int = 0
+    paired: int = 0
     by_kind: dict[str, list[int]] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
 
-    def add(self, query: dict[str, object], rank: int | None) -> None:
-        """Count one judged query."""
+    def add(
+        self, query: dict[str, object], rank: int | None, passages: Sequence[str] | None = None
+    ) -> None:
+        """Count one judged query; given its ranked passages, check them for near-copies."""
+        if passages is not None:
+            self.checked += 1
+            self.paired += holds_near_copies(passages)
         self.n += 1
         self.at1 += rank == 1
         self.at3 += bool(rank and rank <= 3)
@@ -74,7 +94,23 @@ class Score:
         """Return the mean reciprocal rank at 10."""
         return self.rr / self.n if self.n else 0.0
 
+    @property
+    def near_copy_share(self) -> float:
+        """Return the share of checked queries whose top ten held two near-copies."""
+        return self.paired / self.checked if self.checked else 0.0
+
     def kind_at1(self, kind: str) -> float:
         """Return success@1 for one kind of query."""
         a1, _, n = self.by_kind.get(kind, [0, 0, 0])
         return a1 / n if n else 0.0
+
+    def kind_at3(self, kind: str) -> float:
+        """Return success@3 for one kind of query."""
+        _, a3, n = self.by_kind.get(kind, [0, 0, 0])
+        return a3 / n if n else 0.0
+
+    def questions_at3(self) -> float:
+        """Return success@3 over all the shaped question kinds together."""
+        counts = [self.by_kind.get(k, [0, 0, 0]) for k in QUESTION_KINDS]
+        n = sum(c[2] for c in counts)
+        return sum(c[1] for c in counts) / n if n else 0.0
