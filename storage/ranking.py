@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.lexicon import Lexicon, Phrase, load_lexicon
-from storage.plan import Alternative, Column, Plan
+from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.vocabulary import Vocabulary
 
 K1 = 0.5
@@ -158,13 +158,7 @@ class Scorer:
     def __init__(self, plan: Plan, vocab: Vocabulary, lexicon: Lexicon | None = None) -> None:
         self.vocab = vocab
         lexicon = lexicon or load_lexicon()
-        self.concepts = [
-            [
-                (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)
-                for alt in concept.alternatives
-            ]
-            for concept in plan.concepts
-        ]
+        self.concepts = [_weighted(concept, vocab) for concept in plan.concepts]
         self.width = WINDOW + WINDOW_PER_CONCEPT * len(plan.concepts)
         self.items = _items(plan)
         # Concepts that stand for English words: Arabic puts the adjective after the noun,
@@ -313,6 +307,19 @@ class Scorer:
     def wants_numbers(self) -> bool:
         """Tell whether candidates must record their numbers."""
         return self.numbers or self.years
+
+
+def _weighted(concept: Concept, vocab: Vocabulary) -> list[tuple[Alternative, float]]:
+    """Return each alternative with its weight, none above the word as typed."""
+    # A rare spelling of the same name is not a more specific query than the name typed.
+    weights = [
+        (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)
+        for alt in concept.alternatives
+    ]
+    typed = [w for alt, w in weights if alt.kind is Kind.SURFACE]
+    if not typed:
+        return weights
+    return [(alt, min(w, typed[0])) for alt, w in weights]
 
 
 def _items(plan: Plan) -> list[_Item | None]:
