@@ -1,4 +1,4 @@
-"""Data files an operator can extend: entity aliases, the English glossary, stopwords."""
+"""Data files an operator can extend: aliases, the English glossary, stopwords, questions."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A kind of question: the words that ask it and the words that answer it."""
+
+    kind: str
+    ask: tuple[Phrase, ...]
+    answer: tuple[Phrase, ...]
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Analysed lookup tables built from the data files."""
 
@@ -30,6 +39,7 @@ class Lexicon:
     aliases: dict[Phrase, tuple[Phrase, ...]]  # a name -> every name of its entity
     glossary: dict[Phrase, tuple[Phrase, ...]]  # English phrase -> Arabic phrases
     stopwords: frozenset[str]
+    questions: tuple[Question, ...] = ()
 
     @property
     def longest_alias(self) -> int:
@@ -50,8 +60,22 @@ def _phrase(text: str) -> Phrase:
     return tuple(tokens(text))
 
 
+def _questions(table: dict[str, Any]) -> tuple[Question, ...]:
+    return tuple(
+        Question(
+            kind,
+            tuple(dict.fromkeys(p for w in words["ask"] if (p := _phrase(w)))),
+            tuple(dict.fromkeys(p for w in words["answer"] if (p := _phrase(w)))),
+        )
+        for kind, words in table.items()
+    )
+
+
 def build_lexicon(
-    aliases: dict[str, Any], glossary: dict[str, Any], stopwords: dict[str, Any]
+    aliases: dict[str, Any],
+    glossary: dict[str, Any],
+    stopwords: dict[str, Any],
+    questions: dict[str, Any] | None = None,
 ) -> Lexicon:
     """Analyse raw data-file contents into lookup tables."""
     entities = tuple(
@@ -69,10 +93,15 @@ def build_lexicon(
             if key := _phrase(en):
                 gloss[key] = tuple(dict.fromkeys(gloss.get(key, ()) + arabic))
     stops = frozenset(t for w in stopwords["arabic"] + stopwords["english"] for t in tokens(w))
-    return Lexicon(entities, alias_map, gloss, stops)
+    return Lexicon(entities, alias_map, gloss, stops, _questions(questions or {}))
 
 
 @cache
 def load_lexicon() -> Lexicon:
     """Load the data files shipped in storage/lexicon/."""
-    return build_lexicon(_read("aliases.toml"), _read("glossary.toml"), _read("stopwords.toml"))
+    return build_lexicon(
+        _read("aliases.toml"),
+        _read("glossary.toml"),
+        _read("stopwords.toml"),
+        _read("questions.toml"),
+    )

@@ -68,6 +68,7 @@ class Concept:
 
     label: str
     alternatives: tuple[Alternative, ...]
+    words: Phrase = ()  # the query's tokens it stands for, as typed after normalisation
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class Plan:
     """The analysed query."""
 
     concepts: tuple[Concept, ...]
+    # The query's tokens in order, stopwords kept, each question word blanked to "".
+    sequence: tuple[str, ...] = ()
+    question: str | None = None  # the kind of answer a question asks for (questions.toml)
 
     @property
     def empty(self) -> bool:

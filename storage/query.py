@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from storage.analysis import is_latin, light_stem, tokens
 from storage.lexicon import Lexicon, Phrase
@@ -211,7 +212,7 @@ def _join_neighbours(concepts: list[Concept], vocab: Vocabulary) -> list[Concept
             continue
         extra = Alternative(Column.SURFACE, (joined,), Kind.JOINED)
         for j in (k, k + 1):
-            out[j] = Concept(out[j].label, (*out[j].alternatives, extra))
+            out[j] = replace(out[j], alternatives=(*out[j].alternatives, extra))
     return out
 
 
@@ -230,8 +231,30 @@ def only_stopwords(text: str, lexicon: Lexicon) -> bool:
     return bool(toks) and all(t in lexicon.stopwords for t in toks)
 
 
+def question_kind(sequence: list[str], lexicon: Lexicon) -> tuple[str | None, Phrase]:
+    """Return the kind of answer a query asks for and the question words that say so."""
+    # An Arabic question word opens the question (after و or هل); an English one may stand
+    # anywhere ("and when did ..."). The longest question words win: من هو over من.
+    heads = [0]
+    if sequence and sequence[0] == "هل":
+        heads.append(1)
+    best: tuple[str | None, Phrase, int] = (None, (), -1)
+    for question in lexicon.questions:
+        for ask in question.ask:
+            n = len(ask)
+            for i in range(len(sequence) - n + 1) if is_latin(ask[0]) else heads:
+                found = tuple(sequence[i : i + n])
+                glued = (found[0][1:], *found[1:]) if found and found[0][:1] in "وف" else ()
+                if (found == ask or glued == ask) and n > len(best[1]):
+                    best = (question.kind, ask, i)
+    kind, ask, at = best
+    return kind, tuple(sequence[at : at + len(ask)]) if kind else ()
+
+
 def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:
     """Analyse a query into concepts; stopwords drop out unless nothing else is left."""
+    sequence = tokens(text)[:MAX_QUERY_TOKENS]
+    kind, asked = question_kind(sequence, lexicon)
     toks = list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
     common = _common_words(text)
     concepts: list[Concept] = []
@@ -241,15 +264,16 @@ def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = l
         if is_latin(token):
             n, arabic = _english_lookup(toks, i, lexicon)
             if n:
-                concepts.append(
-                    _english_concept(tuple(toks[i : i + n]), arabic, lexicon, stem, vocab)
-                )
+                span = tuple(toks[i : i + n])
+                concept = _english_concept(span, arabic, lexicon, stem, vocab)
+                concepts.append(replace(concept, words=span))
                 i += n
                 continue
         else:
             n, name, names = _alias_lookup(toks, i, lexicon)
             if n and (n > 1 or token not in lexicon.stopwords):
-                concepts.append(_alias_concept(name, names, stem, vocab))
+                concept = _alias_concept(name, names, stem, vocab)
+                concepts.append(replace(concept, words=tuple(toks[i : i + n])))
                 i += n
                 continue
         if token not in lexicon.stopwords:
@@ -258,12 +282,22 @@ def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = l
                 if is_latin(token)
                 else _arabic_concept(token, stem, vocab)
             )
-            concepts.append(concept)
+            concepts.append(replace(concept, words=(token,)))
         i += 1
     concepts = _join_neighbours(concepts, vocab)
     if not concepts and toks:
         concepts = [
-            Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),))
+            Concept(t, (Alternative(Column.SURFACE, (t,), Kind.SURFACE),), (t,))
             for t in toks[:MAX_CONCEPTS]
         ]
-    return Plan(tuple(concepts))
+    blanked = _blank(sequence, asked) if concepts and asked else sequence
+    return Plan(tuple(concepts), tuple(blanked), kind)
+
+
+def _blank(sequence: list[str], asked: Phrase) -> list[str]:
+    """Return the sequence with its question words blanked: an answer does not hold them."""
+    n = len(asked)
+    for i in range(len(sequence) - n + 1):
+        if tuple(sequence[i : i + n]) == asked:
+            return [*sequence[:i], *[""] * n, *sequence[i + n :]]
+    return sequence

@@ -1,20 +1,37 @@
-"""Score candidate passages against a query plan: bm25 per concept, proximity, title."""
+"""Score candidate passages against a query plan: concepts in the best window, phrase, answer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.plan import Alternative, Column, Plan
+from storage.lexicon import Lexicon, Phrase, load_lexicon
+from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.vocabulary import Vocabulary
 
-K1 = 0.9
+K1 = 0.5
 # Rare words decide what a passage is about: idf counts a little more than linearly.
 IDF_POWER = 1.5
-B = 0.75
-ADJACENT_BONUS = 0.7
-NEAR_BONUS = 0.15
+# The best window: a span about a long sentence wide, wider for long queries. Concepts found
+# only outside it count for this share: they are about the passage, not about the answer.
+WINDOW = 24
+WINDOW_PER_CONCEPT = 3
+OUTSIDE_SHARE = 0.5
+# Two query items standing next to each other in the passage, in the query's order: two
+# concepts (a phrase), or a concept and the stopword typed next to it (من Y, Y إلى).
+PHRASE_BONUS = 0.3
+STOP_LINK_BONUS = 0.25
+# Consecutive concepts close together: in the query's order counts more than reordered.
+ORDERED_BONUS = 0.35
+UNORDERED_BONUS = 0.12
 NEAR_DISTANCE = 4
 TITLE_BONUS = 0.08
+LENGTH_B = 0.75  # bm25's b, on the passage's whole length
+# A question's kind of answer (a number, a date, a name, a cause) near the question's words.
+ANSWER_BONUS = 0.3
+ANSWER_DISTANCE = 8
+_YEAR_MIN, _YEAR_MAX = 1900, 2099
+
+Span = tuple[int, int]  # first and last token position
 
 
 def _index(tokens: list[str], wanted: frozenset[str]) -> dict[str, list[int]]:
@@ -36,20 +53,41 @@ class Candidate:
     surface: dict[str, list[int]]
     stem: dict[str, list[int]]
     title: frozenset[str]
+    numbers: dict[int, str]  # position -> digits, kept only when the question asks for them
 
     @classmethod
     def of(
-        cls, row_id: int, surface: str, stem: str, title: str, wanted: frozenset[str]
+        cls,
+        row_id: int,
+        surface: str,
+        stem: str,
+        title: str,
+        wanted: frozenset[str],
+        numbers: bool = False,
     ) -> Candidate:
         """Build a candidate from stored analysed text, keeping only the wanted tokens."""
         toks = surface.split()
+        digits = {i: t for i, t in enumerate(toks) if t.isdigit()} if numbers else {}
         return cls(
             row_id,
             len(toks),
             _index(toks, wanted),
             _index(stem.split(), wanted),
             frozenset(title.split()),
+            digits,
         )
+
+
+@dataclass(frozen=True, order=True)
+class Ranking:
+    """A candidate's score and the evidence that breaks its ties, best first when sorted."""
+
+    key: tuple[float, float, float, float]  # negated: total, phrase, proximity, title
+
+    @property
+    def total(self) -> float:
+        """Return the score."""
+        return -self.key[0]
 
 
 def positions(where: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]:
@@ -63,50 +101,260 @@ def positions(where: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]
     return starts
 
 
+def saturate(tf: int) -> float:
+    """Return how much tf occurrences of a concept count, one counting 1."""
+    return tf * (K1 + 1) / (tf + K1)
+
+
+def best_window(
+    events: list[tuple[int, int]], values: list[float], width: int
+) -> tuple[float, set[int]]:
+    """Return the most concept value one window of width tokens holds, and its concepts.
+
+    events are (position, concept) pairs; repeats of a concept inside the window count
+    with bm25's saturation, so a passage repeating a word far and wide gains nothing.
+    """
+    events = sorted(set(events))
+    held: dict[int, int] = {}
+    covered = best = 0.0
+    chosen: set[int] = set()
+    left = 0
+    for pos, k in events:
+        held[k] = held.get(k, 0) + 1
+        covered += values[k] * (saturate(held[k]) - saturate(held[k] - 1))
+        while events[left][0] <= pos - width:
+            gone = events[left][1]
+            held[gone] -= 1
+            covered -= values[gone] * (saturate(held[gone] + 1) - saturate(held[gone]))
+            left += 1
+        if covered > best:
+            best, chosen = covered, {c for c, n in held.items() if n}
+    return best, chosen
+
+
+def _gap(before: list[Span], after: list[Span]) -> int | None:
+    """Return the fewest tokens from the end of a span in before to a later span's start."""
+    gaps = [b[0] - a[1] for a in before for b in after if b[0] > a[1]]
+    return min(gaps) if gaps else None
+
+
+def _touch(before: list[Span], after: list[Span]) -> bool:
+    """Tell whether a span of after starts right where one of before ends."""
+    ends = {a[1] + 1 for a in before}
+    return any(b[0] in ends for b in after)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One slot of the query sequence: a concept (by index) or a bare typed token."""
+
+    concept: int | None
+    token: str
+
+
 class Scorer:
     """Score candidates for one plan; idf and weights are worked out once per query."""
 
-    def __init__(self, plan: Plan, vocab: Vocabulary) -> None:
+    def __init__(self, plan: Plan, vocab: Vocabulary, lexicon: Lexicon | None = None) -> None:
         self.vocab = vocab
-        self.wanted = frozenset(plan.terms())
-        self.concepts = [
-            [
-                (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)
-                for alt in concept.alternatives
-            ]
-            for concept in plan.concepts
-        ]
+        lexicon = lexicon or load_lexicon()
+        self.concepts = [_weighted(concept, vocab) for concept in plan.concepts]
+        self.width = WINDOW + WINDOW_PER_CONCEPT * len(plan.concepts)
+        self.items = _items(plan)
+        # Concepts that stand for English words: Arabic puts the adjective after the noun,
+        # so their order in an English query says nothing about their order in a passage.
+        self.english = [any(w.isascii() for w in c.words) for c in plan.concepts]
+        self.answers, self.numbers, self.years = _answers(plan.question, lexicon)
+        self.wanted = frozenset(
+            plan.terms() | {t for t in plan.sequence if t} | {t for p in self.answers for t in p}
+        )
+        self._first: dict[str, list[Phrase]] = {}
+        for phrase in self.answers:
+            self._first.setdefault(phrase[0], []).append(phrase)
 
     def _best(
-        self, alts: list[tuple[Alternative, float]], cand: Candidate, norm: float
-    ) -> tuple[float, list[int], Alternative | None]:
-        best, where, which = 0.0, [], None
+        self, alts: list[tuple[Alternative, float]], cand: Candidate
+    ) -> tuple[float, list[Span], Alternative | None]:
+        best, spans, which = 0.0, [], None
         for alt, weight in alts:
             pos = positions(cand.surface if alt.column is Column.SURFACE else cand.stem, alt.phrase)
             if pos:
-                tf = len(pos)
-                value = weight * tf * (K1 + 1) / (tf + norm)
-                if value > best:
-                    best, where, which = value, pos, alt
-        return best, where, which
+                n = len(alt.phrase) - 1
+                spans += [(p, p + n) for p in pos]
+                if weight > best:
+                    best, which = weight, alt
+        return best, sorted(set(spans)), which
+
+    def candidate(self, row_id: int, surface: str, stem: str, title: str) -> Candidate:
+        """Build a candidate holding what this scorer reads."""
+        return Candidate.of(row_id, surface, stem, title, self.wanted, self.wants_numbers)
 
     def score(self, cand: Candidate) -> float:
         """Score one candidate passage."""
-        norm = K1 * (1 - B + B * cand.length / self.vocab.avg_len)
-        total = 0.0
-        matched: list[tuple[float, list[int]]] = []
+        return self.rank(cand).total
+
+    def rank(self, cand: Candidate) -> Ranking:
+        """Score one candidate passage, keeping the evidence that breaks ties."""
+        # Repeats count only inside the best window. bm25's length normalisation stays: on
+        # seeds plus 500 reshuffled copies, long passages of scattered words won without it.
+        values: list[float] = []
+        spans: list[list[Span]] = []
+        title = 0.0
+        shrink = (K1 + 1) / (1 + K1 * (1 - LENGTH_B + LENGTH_B * cand.length / self.vocab.avg_len))
         for alts in self.concepts:
-            value, pos, alt = self._best(alts, cand, norm)
-            total += value
-            matched.append((value, pos))
+            value, where, alt = self._best(alts, cand)
+            value *= shrink
+            values.append(value)
+            spans.append(where)
             if alt is not None and any(t in cand.title for t in alt.phrase):
-                total += TITLE_BONUS * value
-        for (s1, p1), (s2, p2) in zip(matched, matched[1:], strict=False):
-            if not (s1 and s2):
+                title += TITLE_BONUS * value
+        events = [(s[0], k) for k, where in enumerate(spans) for s in where]
+        inside, held = best_window(events, values, self.width)
+        outside = sum(v for k, v in enumerate(values) if k not in held)
+        phrase = self._phrase(cand, values, spans)
+        proximity = self._proximity(values, spans)
+        answer = self._answer(cand, values, spans)
+        total = inside + OUTSIDE_SHARE * outside + title + phrase + proximity + answer
+        return Ranking((-total, -phrase, -proximity, -title))
+
+    def _phrase(self, cand: Candidate, values: list[float], spans: list[list[Span]]) -> float:
+        """Return the bonus for query items that stand together in the passage, in order.
+
+        Two concepts count when they touch or stand as far apart as the query's stopwords
+        between them; a concept and the stopword typed beside it count when they touch.
+        """
+        bonus = 0.0
+        items = self.items
+        for i, a in enumerate(items):
+            if a is None:
                 continue
-            gap = min(abs(b - a) for a in p1 for b in p2)
-            if gap <= 1:
-                total += ADJACENT_BONUS * min(s1, s2)
-            elif gap <= NEAR_DISTANCE:
-                total += NEAR_BONUS * min(s1, s2)
-        return total
+            b = items[i + 1] if i + 1 < len(items) else None
+            if b is not None and (a.concept is None) != (b.concept is None):
+                k = a.concept if a.concept is not None else b.concept
+                assert k is not None
+                if values[k] and _touch(self._spans(a, cand, spans), self._spans(b, cand, spans)):
+                    bonus += STOP_LINK_BONUS * values[k]
+            if a.concept is None:
+                continue
+            # The next concept, over the bare words typed between them.
+            j = i + 1
+            while j < len(items) and (c := items[j]) is not None and c.concept is None:
+                j += 1
+            c = items[j] if j < len(items) else None
+            if c is None or c.concept is None:
+                continue
+            least = min(values[a.concept], values[c.concept])
+            gap = _gap(spans[a.concept], spans[c.concept])
+            if least and gap in (1, j - i):
+                bonus += PHRASE_BONUS * least
+        return bonus
+
+    @staticmethod
+    def _spans(item: _Item, cand: Candidate, spans: list[list[Span]]) -> list[Span]:
+        if item.concept is not None:
+            return spans[item.concept]
+        return [(p, p) for p in cand.surface.get(item.token, ())]
+
+    def _proximity(self, values: list[float], spans: list[list[Span]]) -> float:
+        """Return the bonus for consecutive concepts close together, in order or not.
+
+        Concepts the passage lacks are passed over: their words may stand in the gap.
+        """
+        bonus = 0.0
+        found = [k for k, value in enumerate(values) if value]
+        for a, b in zip(found, found[1:], strict=False):
+            least = min(values[a], values[b])
+            near = NEAR_DISTANCE + (b - a - 1)
+            ahead = _gap(spans[a], spans[b])
+            behind = _gap(spans[b], spans[a])
+            loose = self.english[a] and self.english[b]
+            if ahead is not None and ahead <= near:
+                bonus += ORDERED_BONUS * least
+            elif behind is not None and behind <= near:
+                bonus += (ORDERED_BONUS if loose else UNORDERED_BONUS) * least
+        return bonus
+
+    def _answer(self, cand: Candidate, values: list[float], spans: list[list[Span]]) -> float:
+        """Return the bonus for an answer of the asked kind near the question's concepts."""
+        if not (self.answers or self.numbers):
+            return 0.0
+        taken = {p for where in spans for s in where for p in range(s[0], s[1] + 1)}
+        cues = [p for p, digits in cand.numbers.items() if self._wanted_number(digits)]
+        for token in self._first.keys() & cand.surface.keys():
+            for phrase in self._first[token]:
+                cues += positions(cand.surface, phrase)
+        cues = [p for p in cues if p not in taken]
+        if not cues:
+            return 0.0
+        near = sum(
+            value
+            for value, where in zip(values, spans, strict=True)
+            if value
+            and any(
+                abs(c - s[0]) <= ANSWER_DISTANCE or abs(c - s[1]) <= ANSWER_DISTANCE
+                for s in where
+                for c in cues
+            )
+        )
+        return ANSWER_BONUS * near
+
+    def _wanted_number(self, digits: str) -> bool:
+        if self.numbers:
+            return True
+        return self.years and _YEAR_MIN <= int(digits) <= _YEAR_MAX
+
+    @property
+    def wants_numbers(self) -> bool:
+        """Tell whether candidates must record their numbers."""
+        return self.numbers or self.years
+
+
+def _weighted(concept: Concept, vocab: Vocabulary) -> list[tuple[Alternative, float]]:
+    """Return each alternative with its weight, none above the word as typed."""
+    # A rare spelling of the same name is not a more specific query than the name typed.
+    weights = [
+        (alt, alt.weight * vocab.idf(alt.column, alt.phrase) ** IDF_POWER)
+        for alt in concept.alternatives
+    ]
+    typed = [w for alt, w in weights if alt.kind is Kind.SURFACE]
+    if not typed:
+        return weights
+    return [(alt, min(w, typed[0])) for alt, w in weights]
+
+
+def _items(plan: Plan) -> list[_Item | None]:
+    """Return the query sequence as concepts and bare tokens; None for a question word."""
+    by_words = sorted(
+        ((c.words, k) for k, c in enumerate(plan.concepts) if c.words),
+        key=lambda pair: -len(pair[0]),
+    )
+    items: list[_Item | None] = []
+    seq = plan.sequence
+    i = 0
+    while i < len(seq):
+        if not seq[i]:
+            items.append(None)
+            i += 1
+            continue
+        for words, k in by_words:
+            if seq[i : i + len(words)] == words:
+                items.append(_Item(k, ""))
+                i += len(words)
+                break
+        else:
+            items.append(_Item(None, seq[i]))
+            i += 1
+    return items
+
+
+def _answers(kind: str | None, lexicon: Lexicon) -> tuple[tuple[Phrase, ...], bool, bool]:
+    """Return the answer phrases of a question kind, and whether numbers or years answer it."""
+    if kind is None:
+        return (), False, False
+    phrases: list[Phrase] = []
+    for question in lexicon.questions:
+        if question.kind == kind:
+            phrases += question.answer
+    if kind in ("who", "place"):
+        phrases += list(lexicon.aliases)
+    return tuple(dict.fromkeys(phrases)), kind == "quantity", kind == "time"

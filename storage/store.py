@@ -28,7 +28,7 @@ from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
-from storage.ranking import Candidate, Scorer
+from storage.ranking import Scorer
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
@@ -406,18 +406,18 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         """Retrieve candidates for a plan with FTS5 and rank them."""
         rows = await self._candidates(plan, vocab)
         scorer = Scorer(plan, vocab)
-        scored = [
+        ranked = [
             (
-                scorer.score(
-                    Candidate.of(
-                        row["id"], row["surface"], row["stem"], row["title_terms"], scorer.wanted
-                    )
+                scorer.rank(
+                    scorer.candidate(row["id"], row["surface"], row["stem"], row["title_terms"])
                 ),
                 row,
             )
             for row in rows
         ]
-        scored.sort(key=lambda pair: (-pair[0], pair[1]["id"]))
+        # Ties go to evidence (phrase, proximity, title) before the older passage.
+        ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+        scored = [(ranking.total, row) for ranking, row in ranked]
         # Near-copies of a better passage (the same passage syndicated, or lightly rewritten)
         # are folded into it: one result, listing the documents that repeat it.
         groups = fold([row["stem"].split() for _, row in scored], offset + limit)[offset:]

@@ -66,7 +66,7 @@ def test_lexicon_files_are_consistent() -> None:
 FIRST = [
     ("وبالذخائر والأسلحة", "بالذخائر والأسلحة"),  # stacked proclitics
     ("ذخائر اسلحة محملة", "بالذخائر والأسلحة"),  # clitics away
-    ("شمال ديرالزور", "شمال محافظة دير الزور"),  # joined query word
+    ("شمال ديرالزور", "شمال محافظة دير الزور|الشمال الغربي من مدينة دير الزور"),  # joined word
     ("جامعة الجزيرة بالبغيلية", "جامعة الجزيرة"),
     ("البغلية جامعة الجزيرة", "جامعة الجزيرة"),  # the other spelling, by alias
     ("قوات سوريا الديموقراطيه الحسكة", "جنوب الحسكة"),
@@ -78,7 +78,7 @@ FIRST = [
     ("64 بالمائة", "64 في المائة"),
     ("من هو أمير دير الزور الذي قتلته روسيا؟", "أمير دير الزور والمسؤول"),
     ("Raqqa is being slaughtered silently", "حملة الرقة تذبح بصمت"),
-    ("car bomb Hasakah", "جنوب الحسكة"),
+    ("car bomb Hasakah", "جنوب الحسكة|عربات مفخخة"),  # no passage holds both
     ("Peskov street fighting", "من شارع إلى شارع"),
     ("Deir al-Zour siege broken Putin telegram", "برقية الى نظيره السوري"),
     ("Admiral Essen frigate", "الفرقاطة"),

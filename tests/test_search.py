@@ -154,3 +154,26 @@ async def test_oldest_passage_holding_the_whole_query_comes_first(
         await empty_store.ingest([tmp_path / f"{key}.txt"])
     hits = await empty_store.search(query)
     assert hits[0].doc == "a_target"
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "query"),
+    [
+        # The same words in both: only their order and the typed preposition tell them apart.
+        ("وصلت دير الزور الرقة قافلة من حمص إلى حماة", "وصلت قافلة من الرقة إلى دير الزور", None),
+        ("دمر الطيران مراقبة مركز للتنظيم", "دمر الطيران مركز مراقبة للتنظيم", "مركز مراقبة"),
+        # A question's answer: a number near the asked words, the question word nowhere.
+        ("قتل مقاتلا آخر في الهجوم", "قتل 40 مقاتلا في الهجوم", "كم مقاتلا قتل في الهجوم؟"),
+        ("سقطت القذائف وسط إجراءات مشددة", "سقطت القذائف على حي الجورة", "أين سقطت القذائف؟"),
+    ],
+    ids=["from_to", "order", "how_many", "where"],
+)
+async def test_evidence_beats_the_older_passage(
+    empty_store: Store, tmp_path: Path, older: str, newer: str, query: str | None
+) -> None:
+    filler = [f"{FILLER} {i}" for i in range(20)]  # the test words stay rare
+    for key, text in (("a_older", older), ("b_newer", newer), ("c_rest", "\n\n".join(filler))):
+        (tmp_path / f"{key}.txt").write_text(text, encoding="utf-8")
+        await empty_store.ingest([tmp_path / f"{key}.txt"])
+    hits = await empty_store.search(query or "قافلة من الرقة إلى دير الزور")
+    assert [h.doc for h in hits[:2]] == ["b_newer", "a_older"]
