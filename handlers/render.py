@@ -63,7 +63,9 @@ def quote(text: str, limit: int = 60) -> str:
 
 
 def finish(text: str, lang: Lang) -> str:
-    """Apply the interface direction to a message."""
+    """Apply the interface direction to a message; lone surrogates become U+FFFD."""
+    # An update's JSON may escape half a surrogate pair; echoed back, Telegram refuses the text.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return rtl(text) if lang is Lang.AR else text
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import heapq
+import math
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,13 @@ from functools import lru_cache
 SHINGLE = 3  # words per shingle
 NEAR = 0.6  # shingle Jaccard from which two texts are copies of one another
 SKETCH = 64  # smallest shingle hashes kept of a document: 256 bytes, Jaccard within about ±0.06
+# A passage that other documents carry (near-)verbatim is corroborated: each doubling of its
+# copies adds this share to its score, so a story many outlets ran outranks a lone rewrite of
+# it that scatters the same words (seeds + 500 copies: success@1 0.69 -> 0.93; 0.15 to 0.3
+# score alike). At most CORROBORATION_CAP times: sixty reprints of a passage lacking one of
+# the query's words must not outrank the one passage that holds them all.
+CORROBORATION = 0.15
+CORROBORATION_CAP = 1.5
 
 Shingles = frozenset[int]
 
@@ -64,6 +72,40 @@ def fold(texts: Sequence[Sequence[str]], leaders: int) -> list[tuple[int, list[i
         elif len(kept) < leaders:
             kept.append((i, grams, []))
     return [(i, copies) for i, _, copies in kept]
+
+
+def corroborated(copies: int) -> float:
+    """Return the factor a story's score takes from the number of its copies."""
+    return min(CORROBORATION_CAP, 1 + CORROBORATION * math.log2(1 + copies))
+
+
+def stories(
+    texts: Sequence[Sequence[str]], scores: Sequence[float], ages: Sequence[int], wanted: int
+) -> list[tuple[int, list[int]]]:
+    """Group ranked passages into stories, best first; return each story's shown passage and
+    the indexes of its copies.
+
+    A story scores its best passage's score, corroborated by its copies; it is shown by its
+    oldest passage (the lowest age), the version the others repeat. Two stories whose shown
+    passages are near-copies are one.
+    """
+    ranked = sorted(
+        fold(texts, len(texts)),
+        key=lambda g: -scores[g[0]] * corroborated(len(g[1])),
+    )
+    found: list[tuple[int, list[int]]] = []
+    shown: list[Shingles] = []
+    for lead, copies in ranked:
+        members = [lead, *copies]
+        oldest = min(members, key=ages.__getitem__)
+        grams = shingles(texts[oldest])
+        home = next((i for i, g in enumerate(shown) if near(g, grams)), None)
+        if home is not None:
+            found[home][1].extend(members)
+        elif len(found) < wanted:
+            found.append((oldest, [m for m in members if m != oldest]))
+            shown.append(grams)
+    return found
 
 
 def sketch(passages: Iterable[Sequence[str]], size: int = SKETCH) -> str:

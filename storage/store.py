@@ -22,7 +22,7 @@ from storage.models import (
     SearchHit,
     Stats,
 )
-from storage.nearcopy import fold
+from storage.nearcopy import stories
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
@@ -33,7 +33,7 @@ from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
-CANDIDATES = 50
+CANDIDATES = 100  # near-copies of a few passages can fill a smaller pool
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
@@ -418,11 +418,16 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         # Ties go to evidence (phrase, proximity, title) before the older passage.
         ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))
         scored = [(ranking.total, row) for ranking, row in ranked]
-        # Near-copies of a better passage (the same passage syndicated, or lightly rewritten)
-        # are folded into it: one result, listing the documents that repeat it.
-        groups = fold([row["stem"].split() for _, row in scored], offset + limit)[offset:]
-        chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in groups]
-        copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in groups}
+        # Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
+        # result, listing the documents that repeat it.
+        found = stories(
+            [row["stem"].split() for _, row in scored],
+            [value for value, _ in scored],
+            [row["id"] for _, row in scored],
+            offset + limit,
+        )[offset:]
+        chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
+        copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
         return await self._hits(chosen, plan.terms(), copies)
 
     async def _hits(

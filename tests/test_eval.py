@@ -70,7 +70,7 @@ async def test_judged_set_floor(store: Store) -> None:
     assert score.near_copy_share == 0.0, report
 
 
-@pytest.mark.xfail(strict=False, reason="Step 8 ranking/folding pending")
+@pytest.mark.xfail(strict=True, reason="measured success@1 0.944 (2026-11-30), target 0.95")
 async def test_issue_targets_on_seeds(store: Store) -> None:
     score = await judge(store)
     report = "\n".join(score.misses)
@@ -125,7 +125,6 @@ def test_copies_store_floor(copies_run: CopiesRun) -> None:
     assert score.success_at_3 >= 0.80, "\n".join(score.misses)
 
 
-@pytest.mark.xfail(strict=False, reason="Step 8 ranking/folding pending")
 def test_issue_targets_with_copies(copies_run: CopiesRun) -> None:
     score = copies_run.score
     report = (
@@ -135,5 +134,9 @@ def test_issue_targets_with_copies(copies_run: CopiesRun) -> None:
     )
     assert score.success_at_1 >= 0.90, report
     assert score.success_at_3 >= 0.95, report
-    assert score.questions_at3() >= 0.90, report
     assert score.near_copy_share <= 0.05, report
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.89 (2026-11-30): one question short of 0.90")
+def test_issue_target_questions_with_copies(copies_run: CopiesRun) -> None:
+    assert copies_run.score.questions_at3() >= 0.90

@@ -15,7 +15,17 @@ from handlers.render import result_cards
 from handlers.texts import Lang
 from storage.analysis import tokens
 from storage.models import Copy, SearchHit
-from storage.nearcopy import fold, jaccard, near, resemblance, shingles, sketch, unpack
+from storage.nearcopy import (
+    corroborated,
+    fold,
+    jaccard,
+    near,
+    resemblance,
+    shingles,
+    sketch,
+    stories,
+    unpack,
+)
 from storage.store import Store
 from tests.conftest import furat
 
@@ -277,3 +287,22 @@ async def test_copies_button_lists_the_folded_articles(tmp_path: Path) -> None:
         # A forged or stale copies button gets the polite answer.
         stale = await bot.send(bot.user.press(call["_result"], "c:999999:0"))
         assert any(c["method"] == "answerCallbackQuery" and c.get("show_alert") for c in stale)
+
+
+@pytest.mark.parametrize(
+    ("copies", "factor"), [(0, 1.0), (1, 1.15), (3, 1.3), (1000, 1.5)]
+)
+def test_corroboration_grows_with_copies_and_is_capped(copies: int, factor: float) -> None:
+    assert corroborated(copies) == pytest.approx(factor)
+
+
+def test_stories_are_shown_by_their_oldest_passage_and_ordered_by_corroboration() -> None:
+    words = tokens("قصفت الطائرات مواقع التنظيم قرب الجسر القديم في المدينة صباح اليوم")
+    other = tokens("افتتحت البلدية سوقا جديدة للخضار في الحي الشمالي من المدينة امس")
+    texts = [other, words, words + ["ايضا"], words[:-1], words]
+    scores = [10.0, 9.0, 8.0, 7.0, 6.0]
+    ages = [50, 40, 30, 10, 20]  # the passage at index 3 was filed first
+    found = stories(texts, scores, ages, wanted=2)
+    # Four copies: 9 x 1.35 outranks the lone 10; shown by the oldest copy.
+    assert found[0][0] == 3 and sorted(found[0][1]) == [1, 2, 4]
+    assert found[1] == (0, [])

@@ -6,7 +6,7 @@ import pytest
 
 from bot.cli import _print_listing
 from handlers import inline
-from handlers.render import alert_message, digest_message, utf16_len
+from handlers.render import alert_message, digest_message, finish, utf16_len
 from handlers.texts import TEXTS, Lang, counted, lang_of
 from storage.lexicon import load_lexicon
 from storage.models import Chat, SearchHit
@@ -157,3 +157,11 @@ def test_inline_passage_is_shortened_without_escaping_megabytes(
     short = inline._shorten("قصف <على> الرقة " * 400_000, inline.MESSAGE_BUDGET)
     assert utf16_len(escape(short)) <= inline.MESSAGE_BUDGET
     assert escaped[0] <= 20 * inline.MESSAGE_BUDGET
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [("a\ud800b", "a\ufffdb"), ("\udfff", "\ufffd"), ("😀 ok", "😀 ok"), ("نص", "نص")],
+)
+def test_replies_carry_no_lone_surrogates(text: str, sent: str) -> None:
+    assert finish(text, Lang.EN) == sent
