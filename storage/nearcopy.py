@@ -13,9 +13,11 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 SHINGLE = 3  # words per shingle
 NEAR = 0.6  # shingle Jaccard from which two texts are copies of one another
+BUCKETS = 8  # smallest shingle hashes a folded text is looked up by
 SKETCH = 64  # smallest shingle hashes kept of a document: 256 bytes, Jaccard within about ±0.06
 # A passage that other documents carry (near-)verbatim is corroborated: each doubling of its
 # copies adds this share to its score, so a story many outlets ran outranks a lone rewrite of
@@ -43,7 +45,7 @@ def shingles(toks: Sequence[str], size: int = SHINGLE) -> Shingles:
     return frozenset(map(hash, zip(*(hashes[i:] for i in range(size)), strict=False)))
 
 
-def jaccard(a: Shingles, b: Shingles) -> float:
+def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
     """Return |a ∩ b| / |a ∪ b|; two empty sets are the same text."""
     if not a or not b:
         return 1.0 if a == b else 0.0
@@ -51,7 +53,7 @@ def jaccard(a: Shingles, b: Shingles) -> float:
     return both / (len(a) + len(b) - both)
 
 
-def near(a: Shingles, b: Shingles, threshold: float = NEAR) -> bool:
+def near(a: frozenset[Any], b: frozenset[Any], threshold: float = NEAR) -> bool:
     """Tell whether two shingle sets are near-copies."""
     small, large = sorted((len(a), len(b)))
     # The Jaccard of two sets is at most the ratio of their sizes: most pairs stop here.
@@ -60,16 +62,33 @@ def near(a: Shingles, b: Shingles, threshold: float = NEAR) -> bool:
     return jaccard(a, b) >= threshold
 
 
+def _grams(toks: Sequence[str]) -> frozenset[int]:
+    """Return a token sequence's word shingles hashed with this process's string hash: fast,
+    and as good as any hash for folding, which compares texts within one process only."""
+    if len(toks) < SHINGLE:
+        return frozenset((hash(tuple(toks)),)) if toks else frozenset()
+    hashes = list(map(hash, toks))
+    return frozenset(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
+
+
 def fold(texts: Sequence[Sequence[str]], leaders: int) -> list[tuple[int, list[int]]]:
     """Group ranked token sequences: the first `leaders` that copy no better one, each with
     the indexes of the later ones that copy it."""
-    kept: list[tuple[int, Shingles, list[int]]] = []
+    kept: list[tuple[int, frozenset[int], list[int]]] = []
+    # Each leader is filed under its BUCKETS smallest shingle hashes. Two texts with Jaccard
+    # >= 0.6 all but surely share one of them, so a text is compared with those leaders only,
+    # not with every leader (that cost most of a search once 100 candidates were folded).
+    buckets: dict[int, list[int]] = {}
     for i, toks in enumerate(texts):
-        grams = shingles(toks)
-        home = next((copies for _, g, copies in kept if near(g, grams)), None)
+        grams = _grams(toks)
+        low = heapq.nsmallest(BUCKETS, grams)
+        near_ones = sorted({k for h in low for k in buckets.get(h, ())})
+        home = next((k for k in near_ones if near(kept[k][1], grams)), None)
         if home is not None:
-            home.append(i)
+            kept[home][2].append(i)
         elif len(kept) < leaders:
+            for h in low:
+                buckets.setdefault(h, []).append(len(kept))
             kept.append((i, grams, []))
     return [(i, copies) for i, _, copies in kept]
 
@@ -94,11 +113,11 @@ def stories(
         key=lambda g: -scores[g[0]] * corroborated(len(g[1])),
     )
     found: list[tuple[int, list[int]]] = []
-    shown: list[Shingles] = []
+    shown: list[frozenset[int]] = []
     for lead, copies in ranked:
         members = [lead, *copies]
         oldest = min(members, key=ages.__getitem__)
-        grams = shingles(texts[oldest])
+        grams = _grams(texts[oldest])
         home = next((i for i, g in enumerate(shown) if near(g, grams)), None)
         if home is not None:
             found[home][1].extend(members)

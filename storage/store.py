@@ -33,10 +33,11 @@ from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
-CANDIDATES = 100  # near-copies of a few passages can fill a smaller pool
+CANDIDATES = 50
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_CANDIDATES = 30
+FOLD_DEPTH = 30
 # Passages holding every concept are ranked in FTS5 while these postings can be read.
 RANK_ALL_AND_POSTINGS = 50_000
 COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
@@ -420,6 +421,8 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         scored = [(ranking.total, row) for ranking, row in ranked]
         # Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
         # result, listing the documents that repeat it.
+        # Copies score alike and stand together: the best few dozen hold the stories shown.
+        scored = scored[: FOLD_DEPTH + 3 * (offset + limit)]
         found = stories(
             [row["stem"].split() for _, row in scored],
             [value for value, _ in scored],
