@@ -45,12 +45,18 @@ def _paragraphs() -> list[str]:
     return paragraphs
 
 
-def write_articles(folder: Path, prefix: str, count: int, rng: random.Random) -> None:
+def write_articles(
+    folder: Path, prefix: str, count: int, rng: random.Random, used: set[frozenset[str]]
+) -> None:
     """Write articles made of seed paragraphs, each under a title of its own."""
     folder.mkdir(parents=True, exist_ok=True)
     paragraphs = _paragraphs()
     for n in range(count):
+        # No two articles share both paragraphs: they would be one story, alerted once.
         chosen = rng.sample(paragraphs, 2)
+        while frozenset(chosen) in used:
+            chosen = rng.sample(paragraphs, 2)
+        used.add(frozenset(chosen))
         text = f"تقرير {prefix} رقم {n}\n\n" + "\n\n".join(chosen) + "\n"
         (folder / f"{prefix}_{n:03d}.txt").write_text(text, encoding="utf-8")
 
@@ -109,8 +115,9 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
         await store.ensure_chat(chat, "private", rng.choice(["ar", "en"]), "UTC", NOW)
         for topic in rng.sample(TOPICS, rng.randint(1, 3)):
             assert await store.subscribe(chat, topic, 50) is SubscribeResult.ADDED
-    write_articles(tmp_path / "drop", "here", 24, rng)
-    write_articles(tmp_path / "there", "there", 24, rng)
+    used: set[frozenset[str]] = set()
+    write_articles(tmp_path / "drop", "here", 24, rng, used)
+    write_articles(tmp_path / "there", "there", 24, rng, used)
     watched = tmp_path / "watched"
     watched.mkdir()
 
@@ -183,7 +190,7 @@ async def test_digest_covers_each_matched_document_once(tmp_path: Path) -> None:
     await store.mark_documents_seen()
     await store.ensure_chat(1, "private", "ar", "UTC", NOW)
     await store.subscribe(1, "دير الزور", 50)
-    write_articles(tmp_path / "new", "new", 30, rng)
+    write_articles(tmp_path / "new", "new", 30, rng, set())
     day = NOW
 
     async def digesting() -> None:
