@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from handlers.callbacks import Action, BadCallback, Callback, decode
@@ -114,31 +114,32 @@ async def search_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_text(text, reply_markup=markup)
 
 
-async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show another page of results in the same message."""
+async def _recalled(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[CallbackQuery, Callback, str]:
+    """Return the pressed button, its data and the stored query it names."""
     query_cb = update.callback_query
     assert query_cb is not None
     callback = decode(query_cb.data)
-    store = store_of(context)
-    query = await store.recall_query(callback.a)
+    query = await store_of(context).recall_query(callback.a)
     if query is None:
         raise BadCallback(query_cb.data)
+    return query_cb, callback, query
+
+
+async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show another page of results in the same message."""
+    query_cb, callback, query = await _recalled(update, context)
     lang = lang_for(update, query)
-    text, markup = await results_page(store, query, callback.b, lang)
+    text, markup = await results_page(store_of(context), query, callback.b, lang)
     await query_cb.answer()
     await query_cb.edit_message_text(text, reply_markup=markup)
 
 
 async def copies_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the near-copies folded into one result, each with its article button."""
-    query_cb = update.callback_query
-    assert query_cb is not None
-    callback = decode(query_cb.data)
-    store = store_of(context)
-    query = await store.recall_query(callback.a)
-    if query is None:
-        raise BadCallback(query_cb.data)
-    hits = await store.search(query, limit=1, offset=callback.b)
+    query_cb, callback, query = await _recalled(update, context)
+    hits = await store_of(context).search(query, limit=1, offset=callback.b)
     if not hits or not hits[0].copies:  # the archive changed since the results were shown
         raise BadCallback(query_cb.data)
     lang = lang_for(update, query)
