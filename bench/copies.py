@@ -184,9 +184,10 @@ def perturb(sentence: str, rng: random.Random, rate: float, pool: tuple[str, ...
             i += 1
             continue
         r = rng.random() / rate
-        if r < 0.25:  # deleted
-            pass
-        elif r < 0.5 and i + 1 < len(words):  # swapped with the next word
+        if r < 0.25:  # deleted: nothing of it is copied
+            i += 1
+            continue
+        if r < 0.5 and i + 1 < len(words):  # swapped with the next word
             out += [words[i + 1], word]
             i += 1
         elif r < 0.75:  # a word inserted before
