@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import html
-
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from handlers.admin import is_operator
 from handlers.common import lang_for, reply, settings_of, store_of
+from handlers.render import quote
 from handlers.texts import Lang, counted, t
 from sources.urls import AddressPolicy, UnsafeURL, checked_feed_url
 from storage.feeds import FeedExists, FeedInfo
 
+REASON_CHARS = 300
 LISTING_CHARS = 3500  # one message; a longer list is for `furat feeds list`
 
 
@@ -38,20 +38,21 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         url = await checked_feed_url(raw, policy)
         feed = await store.add_feed(url, name[0] if name else None)
     except UnsafeURL as exc:
-        await reply(update, t(lang, "feed_refused", reason=html.escape(str(exc))), lang)
+        # The reason may hold the URL: a 4,000-character one would not fit a message.
+        await reply(update, t(lang, "feed_refused", reason=quote(str(exc), REASON_CHARS)), lang)
         return
     except FeedExists:
         known = await store.find_feed(url)
         await reply(update, t(lang, "feed_exists", id=known.id if known else "?"), lang)
         return
-    await reply(update, t(lang, "feed_added", id=feed.id, url=html.escape(feed.url)), lang)
+    await reply(update, t(lang, "feed_added", id=feed.id, url=quote(feed.url, REASON_CHARS)), lang)
 
 
 def _feed_line(feed: FeedInfo, lang: Lang) -> str:
     if feed.last_status is None:
         state = t(lang, "feed_unread")
     elif feed.last_status == "error":
-        error = html.escape(feed.last_error or "?")
+        error = quote(feed.last_error or "?", REASON_CHARS)
         state = t(lang, "feed_error", errors=feed.errors, error=error)
     else:
         state = t(lang, "feed_ok", at=(feed.last_polled or "")[:16].replace("T", " "))
@@ -59,8 +60,8 @@ def _feed_line(feed: FeedInfo, lang: Lang) -> str:
         lang,
         "feed_line",
         id=feed.id,
-        name=f"<b>{html.escape(feed.name or feed.url)}</b>",
-        url=html.escape(feed.url),
+        name=f"<b>{quote(feed.name or feed.url, REASON_CHARS)}</b>",
+        url=quote(feed.url, REASON_CHARS),
         articles=counted(lang, "articles", feed.articles),
         state=state,
     )
@@ -100,4 +101,5 @@ async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if feed is None:
         await reply(update, t(lang, "feed_unknown"), lang)
         return
-    await reply(update, t(lang, "feed_removed", id=feed.id, url=html.escape(feed.url)), lang)
+    url = quote(feed.url, REASON_CHARS)
+    await reply(update, t(lang, "feed_removed", id=feed.id, url=url), lang)

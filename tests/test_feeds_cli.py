@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sources.opml import OpmlError, opml_document, read_opml
-from tests.conftest import furat
+from tests.conftest import ROOT, furat
 from tests.web.fixtures import article_page, article_path, rss_feed, seed_articles
 from tests.web.server import WebServer, serve
 
@@ -118,6 +121,32 @@ def test_poll_prints_one_json_line_per_feed_and_fails_when_any_failed(
     assert furat(["feeds", "remove", "2"], db).returncode == 0
     again = furat(["feeds", "poll"], db, **env)
     assert again.returncode == 0 and "0 new, 0 updated" in again.stdout
+
+
+def test_two_polls_at_once_read_each_feed_once(tmp_path: Path, web: WebServer) -> None:
+    db = tmp_path / "f.db"
+    env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(tmp_path / "none"), **LOCAL}
+    articles = seed_articles()[:4]
+    for i, a in enumerate(articles):
+        web.add(article_path(a), article_page(a), content_type="text/html")
+        web.add(f"/feed{i}.xml", rss_feed([a], web.url("")))
+        assert furat(["feeds", "add", web.url(f"/feed{i}.xml")], db, **env).returncode == 0
+    polls = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "feeds", "poll", "--json"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    lines = [json.loads(line) for p in polls for line in p.communicate(timeout=120)[0].splitlines()]
+    assert all(p.returncode == 0 for p in polls)
+    # A feed claimed by one process is left to it by the other.
+    assert sorted(x["feed"] for x in lines) == [1, 2, 3, 4]
+    assert sum(x["new"] for x in lines) == 4
+    assert all(web.hits[article_path(a)] == 1 for a in articles)
 
 
 @pytest.mark.parametrize(

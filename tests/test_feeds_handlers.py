@@ -51,6 +51,7 @@ async def test_feed_commands_are_for_operators(bot: Bot) -> None:
         ("/addfeed http://127.0.0.1/rss", "127.0.0.1"),
         ("/addfeed http://169.254.169.254/latest", "169.254.169.254"),
         ("/addfeed <b>x</b>", "لا يمكن إضافة"),
+        ("/addfeed http://" + "a" * 4000 + ".example/rss", "لا يمكن إضافة"),
         ("/removefeed", "اكتب رقم الخلاصة"),
         ("/removefeed abc", "اكتب رقم الخلاصة"),
         ("/removefeed 99999999999999999999999", "اكتب رقم الخلاصة"),
@@ -80,6 +81,9 @@ async def test_add_list_remove(bot: Bot) -> None:
     assert f"رقمها {feed.id}" in again["text"]
     listing = await say(bot, "/feeds", operator(bot))
     assert "أخبار الفرات" in listing["text"] and "لم تُقرأ بعد" in listing["text"]
+    long_url = "http://127.0.0.1:9/" + "a" * 4000
+    assert "ستُقرأ" in (await say(bot, f"/addfeed {long_url}", operator(bot)))["text"]
+    await store.remove_feed(long_url)
     removed = await say(bot, f"/removefeed {feed.id}", operator(bot))
     assert "تبقى مقالاتها" in removed["text"]
     assert await store.feeds() == []

@@ -159,3 +159,14 @@ async def test_names_and_headlines_from_the_web_are_clipped(empty_store: Store) 
     await empty_store.save_article(feed, article(title="عنوان " * 500), "X")
     doc = await empty_store.document("https://news.example/g1")
     assert doc is not None and len(doc.title) <= 300
+
+
+async def test_two_feeds_filing_one_article_at_once_make_one_document(empty_store: Store) -> None:
+    one = await empty_store.add_feed("https://news.example/rss")
+    two = await empty_store.add_feed("https://mirror.example/rss")
+    outcomes = await asyncio.gather(
+        empty_store.save_article(one, article(), "Example"),
+        empty_store.save_article(two, article(), "Mirror"),
+    )
+    assert sorted(outcomes) == sorted([Outcome.ADDED, Outcome.UNCHANGED])
+    assert await empty_store.document_count() == 1
