@@ -102,17 +102,21 @@ def corroborated(copies: int) -> float:
 
 
 def stories(
-    texts: Sequence[Sequence[str]], scores: Sequence[float], ages: Sequence[int], wanted: int
+    groups: Sequence[tuple[int, list[int]]],
+    texts: Sequence[Sequence[str]],
+    scores: Sequence[float],
+    ages: Sequence[int],
+    wanted: int,
 ) -> list[tuple[int, list[int]]]:
-    """Group ranked passages into stories, best first; return each story's shown passage and
-    the indexes of its copies.
+    """Merge folded groups of ranked passages into stories, best first; return each story's
+    shown passage and the indexes of its copies.
 
     A story scores its best passage's score, corroborated by its copies; it is shown by its
     oldest passage (the lowest age), the version the others repeat. Two stories whose shown
     passages are near-copies are one.
     """
     ranked = sorted(
-        fold(texts, len(texts)),
+        groups,
         key=lambda g: -scores[g[0]] * corroborated(len(g[1])),
     )
     found: list[tuple[int, list[int]]] = []

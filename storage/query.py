@@ -21,6 +21,8 @@ _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ل", "ك")
 _ARTICLE = ("", "ال")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+# "Which" (أي, لأي, بأي …): the noun it asks about tells the kind of answer.
+_WHICH = frozenset(p + w for p in ("", "و", "ف", "ل", "ب") for w in ("اي", "ايه")) | {"which"}
 _ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""))
 
 Stemmer = Callable[[str], str]
@@ -118,8 +120,36 @@ def _phrase_alternatives(
     return alts
 
 
+def derived_stems(token: str) -> set[str]:
+    """Return the stems of the commonest words derived from a verb's triliteral root.
+
+    A question asks with a verb (يدعم, "supports") where the news writes its participle or
+    noun (المدعومة, "supported"; الدعم): the root's verbal noun, active and passive
+    participles and its imperfect forms. Only a word shaped like a bare verb has a root
+    read off it: a three-letter word, an imperfect (يدعم) or a perfect in ت (قصفت).
+    """
+    if len(token) > 4 and token[0] in "وف":
+        token = token[1:]
+    if len(token) == 4 and token[0] in "يتنا":
+        root = token[1:]
+    elif len(token) == 4 and token[-1] == "ت":
+        root = token[:3]
+    elif len(token) == 3:
+        root = token
+    else:
+        return set()
+    a, b, c = root[0], root[1], root[2]
+    return {root, f"م{a}{b}و{c}", f"{a}ا{b}{c}", f"م{root}", f"ي{root}", f"ت{root}"}
+
+
 def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:
     alts = _phrase_alternatives((token,), Kind.SURFACE, stem, vocab)
+    known_stems = {a.phrase[0] for a in alts if a.column is Column.STEM}
+    alts += [
+        Alternative(Column.STEM, (d,), Kind.VARIANT)
+        for d in sorted(derived_stems(token) - known_stems)
+        if vocab.postings(Column.STEM, (d,))
+    ]
     alts += [Alternative(Column.SURFACE, p, Kind.JOINED) for p in _split(token, vocab)]
     if _is_rare(token, vocab):
         variants: set[str] = set()
@@ -248,7 +278,25 @@ def question_kind(sequence: list[str], lexicon: Lexicon) -> tuple[str | None, Ph
                 if (found == ask or glued == ask) and n > len(best[1]):
                     best = (question.kind, ask, i)
     kind, ask, at = best
+    if kind is None:
+        kind, at = _which_kind(sequence, lexicon)
+        ask = tuple(sequence[at : at + 1])
     return kind, tuple(sequence[at : at + len(ask)]) if kind else ()
+
+
+def _which_kind(sequence: list[str], lexicon: Lexicon) -> tuple[str | None, int]:
+    """Return the kind a which-question asks for and where its which stands.
+
+    "Which agency" asks for a name, "in which town" for a place: the kind whose answer words
+    hold the noun after "which" (with or without its article).
+    """
+    for i, token in enumerate(sequence[:-1]):
+        if token in _WHICH:
+            noun = sequence[i + 1]
+            for question in lexicon.questions:
+                if {(noun,), ("ال" + noun,)} & set(question.answer):
+                    return question.kind, i
+    return None, -1
 
 
 def plan_query(text: str, vocab: Vocabulary, lexicon: Lexicon, stem: Stemmer = light_stem) -> Plan:

@@ -29,6 +29,13 @@ LENGTH_B = 0.75  # bm25's b, on the passage's whole length
 # A question's kind of answer (a number, a date, a name, a cause) near the question's words.
 ANSWER_BONUS = 0.3
 ANSWER_DISTANCE = 8
+# An answer often continues the passage that states what was asked: "the planes moved away
+# from the convoy." then "The coalition said this was to ensure ...". A passage holding an
+# answer of the asked kind near its start borrows this share of the question's concepts that
+# only the passage before it holds, as if they stood next to the answer.
+CONTEXT_SHARE = 0.8
+CONTEXT_LEAD = 12  # tokens from the start within which that answer must stand
+FOLLOWING_KINDS = frozenset({"cause", "time", "quantity"})
 _YEAR_MIN, _YEAR_MAX = 1900, 2099
 
 Span = tuple[int, int]  # first and last token position
@@ -165,6 +172,9 @@ class Scorer:
         # so their order in an English query says nothing about their order in a passage.
         self.english = [any(w.isascii() for w in c.words) for c in plan.concepts]
         self.answers, self.numbers, self.years = _answers(plan.question, lexicon)
+        # Names and places stand in most passages: only a cause, a time or a number is
+        # evidence enough that a passage answers what the one before it stated.
+        self.follows = plan.question in FOLLOWING_KINDS
         self.wanted = frozenset(
             plan.terms() | {t for t in plan.sequence if t} | {t for p in self.answers for t in p}
         )
@@ -193,29 +203,45 @@ class Scorer:
         """Score one candidate passage."""
         return self.rank(cand).total
 
-    def rank(self, cand: Candidate) -> Ranking:
-        """Score one candidate passage, keeping the evidence that breaks ties."""
+    def rank(self, cand: Candidate, context: Candidate | None = None) -> Ranking:
+        """Score one candidate passage, keeping the evidence that breaks ties; context is
+        the passage before it, read when the query is a question."""
         # Repeats count only inside the best window. bm25's length normalisation stays: on
         # seeds plus 500 reshuffled copies, long passages of scattered words won without it.
-        values: list[float] = []
-        spans: list[list[Span]] = []
-        title = 0.0
-        shrink = (K1 + 1) / (1 + K1 * (1 - LENGTH_B + LENGTH_B * cand.length / self.vocab.avg_len))
-        for alts in self.concepts:
-            value, where, alt = self._best(alts, cand)
-            value *= shrink
-            values.append(value)
-            spans.append(where)
-            if alt is not None and any(t in cand.title for t in alt.phrase):
-                title += TITLE_BONUS * value
+        values, spans, found = self._values(cand)
+        title = sum(
+            TITLE_BONUS * value
+            for value, alt in zip(values, found, strict=True)
+            if alt is not None and any(t in cand.title for t in alt.phrase)
+        )
         events = [(s[0], k) for k, where in enumerate(spans) for s in where]
         inside, held = best_window(events, values, self.width)
         outside = sum(v for k, v in enumerate(values) if k not in held)
         phrase = self._phrase(cand, values, spans)
         proximity = self._proximity(values, spans)
-        answer = self._answer(cand, values, spans)
+        cues = self._cues(cand, spans)
+        answer = self._answer(values, spans, cues)
+        if context is not None and self.follows and cues and min(cues) < CONTEXT_LEAD:
+            before, _, _ = self._values(context)
+            lent = sum(v for k, v in enumerate(before) if not values[k])
+            answer += CONTEXT_SHARE * (1 + ANSWER_BONUS) * lent
         total = inside + OUTSIDE_SHARE * outside + title + phrase + proximity + answer
         return Ranking((-total, -phrase, -proximity, -title))
+
+    def _values(
+        self, cand: Candidate
+    ) -> tuple[list[float], list[list[Span]], list[Alternative | None]]:
+        """Return each concept's value in a passage, its spans and the spelling found."""
+        shrink = (K1 + 1) / (1 + K1 * (1 - LENGTH_B + LENGTH_B * cand.length / self.vocab.avg_len))
+        values: list[float] = []
+        spans: list[list[Span]] = []
+        found: list[Alternative | None] = []
+        for alts in self.concepts:
+            value, where, alt = self._best(alts, cand)
+            values.append(value * shrink)
+            spans.append(where)
+            found.append(alt)
+        return values, spans, found
 
     def _phrase(self, cand: Candidate, values: list[float], spans: list[list[Span]]) -> float:
         """Return the bonus for query items that stand together in the passage, in order.
@@ -274,16 +300,20 @@ class Scorer:
                 bonus += (ORDERED_BONUS if loose else UNORDERED_BONUS) * least
         return bonus
 
-    def _answer(self, cand: Candidate, values: list[float], spans: list[list[Span]]) -> float:
-        """Return the bonus for an answer of the asked kind near the question's concepts."""
+    def _cues(self, cand: Candidate, spans: list[list[Span]]) -> list[int]:
+        """Return where the passage holds an answer of the asked kind, outside the concepts."""
         if not (self.answers or self.numbers):
-            return 0.0
+            return []
         taken = {p for where in spans for s in where for p in range(s[0], s[1] + 1)}
         cues = [p for p, digits in cand.numbers.items() if self._wanted_number(digits)]
         for token in self._first.keys() & cand.surface.keys():
             for phrase in self._first[token]:
                 cues += positions(cand.surface, phrase)
-        cues = [p for p in cues if p not in taken]
+        return [p for p in cues if p not in taken]
+
+    @staticmethod
+    def _answer(values: list[float], spans: list[list[Span]], cues: list[int]) -> float:
+        """Return the bonus for an answer of the asked kind near the question's concepts."""
         if not cues:
             return 0.0
         near = sum(

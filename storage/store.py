@@ -22,7 +22,7 @@ from storage.models import (
     SearchHit,
     Stats,
 )
-from storage.nearcopy import stories
+from storage.nearcopy import fold, stories
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
@@ -34,9 +34,14 @@ from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
 
 CANDIDATES = 50
+# When reprints crowd the candidates (they fold into at most this share as many stories),
+# the search reads this many instead, so that other stories get their turn: on seeds plus
+# 500 near-copies, success@3 0.936 -> 0.952. An archive without copies never pays for it.
+CROWDED_SHARE = 0.8
+DEEP_CANDIDATES = 200
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
-ENOUGH_CANDIDATES = 30
+ENOUGH_SHARE = 0.6  # of the candidates wanted, in hand from a ranked set: enough
 FOLD_DEPTH = 30
 # Passages holding every concept are ranked in FTS5 while these postings can be read.
 RANK_ALL_AND_POSTINGS = 50_000
@@ -53,7 +58,10 @@ def _now() -> str:
 
 def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
     """Drop rows fetched twice, keeping the first."""
-    return list({row[0]: row for row in rows}.values())
+    first: dict[int, aiosqlite.Row] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    return list(first.values())
 
 
 def _build_vocabulary(
@@ -334,14 +342,16 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         )
         return list(rows)
 
-    async def _candidates(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
+    async def _candidates(
+        self, plan: Plan, vocab: Vocabulary, depth: int = CANDIDATES
+    ) -> list[aiosqlite.Row]:
         """Fetch candidates, planning by posting-list size so large archives stay fast.
 
         Passages holding the whole query come first: every concept, each phrase whole; then
         every concept. FTS5 ranks these sets by bm25 when their concepts have at most
         RANK_ALL_AND_POSTINGS postings, and walks them newest first otherwise; either way it
-        stops at CANDIDATES. Once ENOUGH_CANDIDATES are in hand from a ranked set, or from a
-        set read whole, no other passage answers as well. A concept with a spelling
+        stops at depth candidates. Once ENOUGH_SHARE of them are in hand from a ranked set, or
+        from a set read whole, no other passage answers as well. A concept with a spelling
         in over COMMON_SHARE of the passages is left out of these sets: it narrows them
         little and costs FTS5 a walk through its whole posting list.
 
@@ -359,7 +369,7 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         live = sorted((c for c in plan.concepts if sizes[c]), key=sizes.__getitem__)
         if not live:
             return []
-        rows, enough = await self._holding_all(plan, live, vocab)
+        rows, enough = await self._holding_all(plan, live, vocab, depth)
         if enough:
             return rows
         rare: list[Concept] = []
@@ -370,17 +380,17 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         if not rare:
             # Intersecting more than two common concepts costs more than it narrows.
             expression = plan.match_expression(tuple(live[:2]))
-            return _unique(rows + await self._fetch(expression, False, CANDIDATES))
+            return _unique(rows + await self._fetch(expression, False, depth))
         if len(rare) > 1:
-            found = await self._fetch(plan.all_expression(tuple(rare)), True, CANDIDATES)
+            found = await self._fetch(plan.all_expression(tuple(rare)), True, depth)
             rows = _unique(rows + found)
-        if len(rows) < ENOUGH_CANDIDATES:
-            found = await self._fetch(plan.fts_expression(tuple(rare)), True, CANDIDATES)
+        if len(rows) < depth * ENOUGH_SHARE:
+            found = await self._fetch(plan.fts_expression(tuple(rare)), True, depth)
             rows = _unique(rows + found)
         return rows
 
     async def _holding_all(
-        self, plan: Plan, live: list[Concept], vocab: Vocabulary
+        self, plan: Plan, live: list[Concept], vocab: Vocabulary, depth: int
     ) -> tuple[list[aiosqlite.Row], bool]:
         """Fetch passages holding every concept but the commonest; tell if they suffice."""
         biggest = {c: max(vocab.postings(a.column, a.phrase) for a in c.alternatives) for c in live}
@@ -393,11 +403,11 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
         rows: list[aiosqlite.Row] = []
         for expression in dict.fromkeys(tiers):
-            found = await self._fetch(expression, rank, CANDIDATES)
+            found = await self._fetch(expression, rank, depth)
             rows = _unique(rows + found)
-            if len(rows) >= ENOUGH_CANDIDATES and (rank or len(found) < CANDIDATES):
+            if len(rows) >= depth * ENOUGH_SHARE and (rank or len(found) < depth):
                 return rows, True
-            if len(found) == CANDIDATES:
+            if len(found) == depth:
                 break  # the newest passages holding more of the query: looser sets add nothing
         return rows, False
 
@@ -405,33 +415,70 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         self, plan: Plan, vocab: Vocabulary, limit: int, offset: int
     ) -> list[SearchHit]:
         """Retrieve candidates for a plan with FTS5 and rank them."""
-        rows = await self._candidates(plan, vocab)
         scorer = Scorer(plan, vocab)
-        ranked = [
-            (
-                scorer.rank(
-                    scorer.candidate(row["id"], row["surface"], row["stem"], row["title_terms"])
-                ),
-                row,
-            )
-            for row in rows
-        ]
-        # Ties go to evidence (phrase, proximity, title) before the older passage.
-        ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))
-        scored = [(ranking.total, row) for ranking, row in ranked]
-        # Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
-        # result, listing the documents that repeat it.
+        rows = await self._candidates(plan, vocab)
+        wanted = limit + offset
         # Copies score alike and stand together: the best few dozen hold the stories shown.
-        scored = scored[: FOLD_DEPTH + 3 * (offset + limit)]
-        found = stories(
-            [row["stem"].split() for _, row in scored],
-            [value for value, _ in scored],
-            [row["id"] for _, row in scored],
-            offset + limit,
-        )[offset:]
+        fold_depth = FOLD_DEPTH + 3 * wanted
+        scored, found, crowded = self._fold(
+            scorer, await self._answers(plan, rows), wanted, fold_depth
+        )
+        if crowded and len(rows) >= CANDIDATES:
+            rows = await self._candidates(plan, vocab, DEEP_CANDIDATES)
+            rows = await self._answers(plan, rows)
+            scored, found, _ = self._fold(scorer, rows, wanted, len(rows))
+        found = found[offset:]
         chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
         copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
         return await self._hits(chosen, plan.terms(), copies)
+
+    async def _answers(self, plan: Plan, rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
+        """Add to a question's candidates the passage after each, with it as context.
+
+        The answer often follows the passage that states what was asked.
+        """
+        if plan.question is None or not rows:
+            return rows
+        ids = [row["id"] for row in rows]
+        followers = await self._read.execute_fetchall(
+            "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+            " p.stem AS context_stem FROM passages p"
+            " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
+            " JOIN documents d ON d.id = n.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return _unique(list(followers) + rows)  # a follower keeps its context
+
+    @staticmethod
+    def _fold(
+        scorer: Scorer, rows: list[aiosqlite.Row], wanted: int, depth: int
+    ) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
+        """Score candidates and group the best depth into stories; tell if copies crowd them."""
+        ranked = []
+        for row in rows:
+            context = None
+            if "context_stem" in row.keys():  # noqa: SIM118 (`in` a Row looks at its values)
+                context = scorer.candidate(
+                    0, row["context_surface"], row["context_stem"], row["title_terms"]
+                )
+            cand = scorer.candidate(row["id"], row["surface"], row["stem"], row["title_terms"])
+            ranked.append((scorer.rank(cand, context), row))
+        # Ties go to evidence (phrase, proximity, title) before the older passage.
+        ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+        # Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
+        # result, listing the documents that repeat it.
+        scored = [(ranking.total, row) for ranking, row in ranked[:depth]]
+        texts = [row["stem"].split() for _, row in scored]
+        groups = fold(texts, len(scored))
+        found = stories(
+            groups,
+            texts,
+            [value for value, _ in scored],
+            [row["id"] for _, row in scored],
+            wanted,
+        )
+        return scored, found, len(groups) <= len(scored) * CROWDED_SHARE
 
     async def _hits(
         self,

@@ -302,7 +302,27 @@ def test_stories_are_shown_by_their_oldest_passage_and_ordered_by_corroboration(
     texts = [other, words, words + ["ايضا"], words[:-1], words]
     scores = [10.0, 9.0, 8.0, 7.0, 6.0]
     ages = [50, 40, 30, 10, 20]  # the passage at index 3 was filed first
-    found = stories(texts, scores, ages, wanted=2)
+    found = stories(fold(texts, len(texts)), texts, scores, ages, wanted=2)
     # Four copies: 9 x 1.35 outranks the lone 10; shown by the oldest copy.
     assert found[0][0] == 3 and sorted(found[0][1]) == [1, 2, 4]
     assert found[1] == (0, [])
+
+
+async def test_reprints_crowding_the_candidates_do_not_hide_other_stories(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    # Sixty outlets reprint one short item that repeats the query's words; FTS5's bm25
+    # prefers it, so its copies alone would fill the first candidates read.
+    reprint = "مستودع الذخيرة: قصف الطيران مستودع الذخيرة وقصف الطيران مستودع الذخيرة"
+    other = (
+        "وقال الأهالي إن الطائرات حلقت طويلا فوق الأحياء الشرقية قبل أن يقصف الطيران مستودع"
+        " الذخيرة الرئيسي قرب الجسر القديم، وسط حالة من الهلع بين السكان والنازحين."
+    )
+    articles = {
+        f"r{i:02}": f"خبر عاجل رقم {i}\n\n{reprint}\n\nتحديث رقم {i} من وكالة أنباء محلية في حلب."
+        for i in range(60)
+    }
+    await _archive(empty_store, tmp_path, **articles, z_other=f"تقرير من المدينة\n\n{other}")
+    hits = await empty_store.search("قصف الطيران مستودع الذخيرة", limit=5)
+    assert "z_other" in [h.doc for h in hits], [(h.doc, len(h.copies)) for h in hits]
+    assert sum(h.doc.startswith("r") for h in hits) == 1  # the reprints are one story

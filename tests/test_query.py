@@ -8,7 +8,7 @@ import pytest
 
 from storage.lexicon import load_lexicon
 from storage.plan import Alternative, Column, Concept, Kind, Plan
-from storage.query import plan_query
+from storage.query import derived_stems, plan_query
 from storage.store import Store
 from storage.translit import arabic_keys, latin_key, skeleton
 from storage.vocabulary import Vocabulary, within_one_edit
@@ -84,7 +84,27 @@ FIRST = [
     ("Admiral Essen frigate", "الفرقاطة"),
     ("how many tanks were destroyed", "دباب"),  # 4 دبابات or دبابتان: both answer
     ("Khalimov", "غل مراد حليموف"),  # transliterated, not only glossary
+    # The cause stands in the passage after the one that states what was asked.
+    ("لماذا ابتعدت طائرات التحالف عن قافلة تنظيم الدولة؟", "لضمان عدم تعارض"),
+    ("ISIS attack on Assad hospital by inghimasi suicide fighters", "واقتحم انغماسيون"),
+    ("لماذا قصفت قوات النظام محيط مشفى الأسد؟", "في محاولة منها لاستعادة السيطرة"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("token", "derived"),
+    [
+        ("يدعم", {"دعم", "مدعوم", "داعم", "مدعم", "يدعم", "تدعم"}),
+        ("ويدعم", {"دعم", "مدعوم", "داعم", "مدعم", "يدعم", "تدعم"}),
+        ("قصفت", {"قصف", "مقصوف", "قاصف", "مقصف", "يقصف", "تقصف"}),
+        ("قتل", {"قتل", "مقتول", "قاتل", "مقتل", "يقتل", "تقتل"}),
+        ("قتلته", set()),  # a pronoun attached: not a bare verb
+        ("كاليبرر", set()),  # a name: its stem would read "يبرر"
+        ("ابتعدت", set()),  # a derived verb: its root is not read off
+    ],
+)
+def test_derived_stems(token: str, derived: set[str]) -> None:
+    assert derived_stems(token) == derived
 
 
 def _vocab(*words: str) -> Vocabulary:

@@ -128,6 +128,14 @@ def test_title_breaks_a_tie() -> None:
         ("why did the planes leave", "cause", ("why",)),
         ("قافلة من الرقة", None, ()),  # من inside the query is "from"
         ("مركز مراقبة", None, ()),
+        # "Which" takes its kind from the noun it asks about.
+        ("لأي وكالة تحدث المصدر", "who", ("لاي",)),
+        ("في أي مدينة سقطت القذائف", "place", ("اي",)),
+        ("في أية قرية سقطت القذائف", "place", ("ايه",)),
+        ("أي يوم وصلت القافلة", "time", ("اي",)),
+        ("which agency reported the attack", "who", ("which",)),
+        ("which of them left", None, ()),
+        ("أي خبر جديد", None, ()),
     ],
 )
 def test_question_kind(query: str, kind: str | None, asked: tuple[str, ...]) -> None:
@@ -188,6 +196,44 @@ def test_answer_far_from_the_question_words_earns_nothing() -> None:
     good, distant, none = _rankings("متى وصلت القافلة إلى المدينة؟", [near, far, plain])
     assert good.total > distant.total
     assert good.total > none.total
+
+
+def _ranked_with_context(query: str, before: str, passage: str) -> tuple[Ranking, Ranking]:
+    """Rank a passage alone and as the follower of the passage before it."""
+    vocab = _vocab([before, passage])
+    scorer = Scorer(plan_query(query, vocab, load_lexicon()), vocab)
+
+    def cand(i: int, text: str) -> object:
+        toks = tokens(text)
+        return scorer.candidate(i, " ".join(toks), " ".join(map(light_stem, toks)), "")
+
+    alone = scorer.rank(cand(1, passage))  # type: ignore[arg-type]
+    return alone, scorer.rank(cand(1, passage), cand(0, before))  # type: ignore[arg-type]
+
+
+STATED = "قالت القيادة إن طائرات الاستطلاع ابتعدت عن القافلة شرق البلاد مساء الجمعة"
+
+
+@pytest.mark.parametrize(
+    ("query", "passage", "borrows"),
+    [
+        # The cause opens the next passage: it borrows the concepts stated before it.
+        ("لماذا ابتعدت الطائرات عن القافلة؟", "وبرر التحالف ذلك بأنه لضمان سلامة المدنيين", True),
+        ("when did the planes move away from the convoy", "وجاء ذلك صباح السبت الماضي", True),
+        # No answer of the asked kind near its start: nothing borrowed.
+        ("لماذا ابتعدت الطائرات عن القافلة؟", "وقال التحالف إن الطائرات عادت إلى قواعدها", False),
+        # Not a question: nothing borrowed.
+        ("ابتعدت الطائرات عن القافلة", "وبرر التحالف ذلك بأنه جاء لضمان سلامة المدنيين", False),
+        # Names stand everywhere: a who-question does not borrow.
+        ("من أبعد الطائرات عن القافلة؟", "وقال وزير الدفاع إن القرار اتخذ صباحا", False),
+    ],
+    ids=["why", "when_en", "no_cue", "not_a_question", "who"],
+)
+def test_an_answer_borrows_the_question_from_the_passage_before(
+    query: str, passage: str, borrows: bool
+) -> None:
+    alone, followed = _ranked_with_context(query, STATED, passage)
+    assert (followed.total > alone.total) is borrows
 
 
 def test_plan_keeps_the_typed_sequence() -> None:
