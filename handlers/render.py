@@ -320,6 +320,19 @@ def alert_message(match: AlertMatch) -> Rendered:
     return finish("\n".join(lines), lang), _article_markup(match.doc_id, lang, match.url)
 
 
+DIGEST_OUTLETS = 5  # named under a digest item; a count stands for the rest
+
+
+def reported_also(item: DigestItem, lang: Lang) -> str | None:
+    """Return the line naming the other outlets of a digest item's near-copies, if any."""
+    names = [isolate(f"<i>{html.escape(o)}</i>") for o in item.also[:DIGEST_OUTLETS]]
+    rest = len(item.also) - len(names) + item.also_unnamed
+    more = isolate(f"+{rest}") if rest else ""
+    if not names:
+        return t(lang, "digest_also_elsewhere", more=more) if rest else None
+    return t(lang, "digest_also", outlets=" ".join([joined(lang, names), more]).strip())
+
+
 def digest_message(
     chat: Chat, items: list[DigestItem], queries: tuple[str, ...]
 ) -> Rendered | None:
@@ -337,9 +350,11 @@ def digest_message(
     for n, item in enumerate(items, 1):
         line = byline(item.outlet, item.published, lang)
         outlet = f" — {line}" if line else ""
-        blocks.append(
-            f"<b>{n}. {html.escape(item.title)}</b>{outlet}\n{_marked(item.passage, queries, 200)}"
-        )
+        head = f"<b>{n}. {html.escape(item.title)}</b>{outlet}"
+        lines = [head, _marked(item.passage, queries, 200)]
+        if also := reported_also(item, lang):
+            lines.append(also)
+        blocks.append("\n".join(lines))
         buttons.append(_article_button(item.doc_id, f"📄 {n}"))
     text = finish("\n\n".join(blocks), lang)
     while utf16_len(text) > MESSAGE_LIMIT and len(blocks) > 2:

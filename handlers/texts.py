@@ -138,6 +138,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.AR: "🗞 موجزك: {articles}",
         Lang.EN: "🗞 Your digest: {articles}",
     },
+    "digest_also": {
+        Lang.AR: "📑 نقله أيضاً: {outlets}",
+        Lang.EN: "📑 Also reported by: {outlets}",
+    },
+    "digest_also_elsewhere": {
+        Lang.AR: "📑 نُشر أيضاً في مصادر أخرى ({more})",
+        Lang.EN: "📑 Also reported elsewhere ({more})",
+    },
     "digest_latest": {
         Lang.AR: "🗞 موجزك: أحدث المقالات",
         Lang.EN: "🗞 Your digest: the latest articles",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -41,6 +41,7 @@ from storage.vocabulary import Vocabulary
 MATCH_BATCH = 200  # documents matched per transaction
 STORY_HOURS = 48  # a near-copy of a document alerted this recently to a chat is not alerted
 STORY_DOCUMENTS = 5000  # at most this many documents before a run are looked at for twins
+DIGEST_ROOM = 3  # rows read per digest item: room for the near-copies folded into it
 # A new chat's digests start after the documents already there (or already matched).
 _DIGEST_START = (
     "coalesce((SELECT value FROM state WHERE key = 'matched_doc'),"
@@ -84,6 +85,8 @@ class DigestItem:
     matches: int
     url: str | None = None
     published: str | None = None
+    also: tuple[str, ...] = ()  # the other outlets of its near-copies in the digest, earliest first
+    also_unnamed: int = 0  # its near-copies in the digest whose outlet is unknown
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,42 @@ _MIGRATED_COLUMNS = _CHAT_COLUMNS[2:]
 def _members_of(audiences: list[_Audience], wanted: set[int]) -> str:
     """Return the chats of the wanted audiences as a JSON array of [chat, audience, not before]."""
     return f"[{','.join(audiences[i].members for i in sorted(wanted) if audiences[i].members)}]"
+
+
+def _one_item_per_story(rows: Iterable[aiosqlite.Row], limit: int) -> tuple[DigestItem, ...]:
+    """Fold ranked digest rows that are near-copies into the earliest of each; keep `limit`."""
+    stories: list[list[tuple[aiosqlite.Row, frozenset[int]]]] = []
+    filed: dict[int, set[int]] = {}  # sketch hash -> stories holding it
+    for row in rows:
+        mine = unpack(row[7])
+        home = next(
+            (
+                i
+                for i in sorted({i for h in mine for i in filed.get(h, ())})
+                if any(resemblance(mine, theirs) >= NEAR for _, theirs in stories[i])
+            ),
+            None,
+        )
+        if home is None:
+            if len(stories) == limit:
+                continue  # later rows may still be copies of a kept story
+            home = len(stories)
+            stories.append([])
+        stories[home].append((row, mine))
+        for h in mine:
+            filed.setdefault(h, set()).add(home)
+    items = []
+    for story in stories:
+        shown, *copies = sorted((row for row, _ in story), key=itemgetter(0))
+        outlets = dict.fromkeys(row[2] for row in copies if row[2] and row[2] != shown[2])
+        unnamed = sum(1 for row in copies if not row[2])
+        doc_id, title, outlet, passage, matches, url, published, _ = shown
+        items.append(
+            DigestItem(
+                doc_id, title, outlet, passage, matches, url, published, tuple(outlets), unnamed
+            )
+        )
+    return tuple(items)
 
 
 async def _insert_subscription(
@@ -664,28 +703,32 @@ class PushStore(Connected):
 
         Matching records the topics each new document met, so this reads an index range per
         subscription, whatever the size of the archive. A chat without subscriptions gets the
-        latest documents.
+        latest documents. Near-copies are one item, shown by the earliest, naming the others.
         """
         since = chat.digest_doc if since_doc is None else since_doc
         through = int(await self._state("matched_doc", "0"))
+        # Near-copies fold into one item: a few more rows keep the digest `limit` items long.
+        wanted = limit * DIGEST_ROOM
         rows = await self._read.execute_fetchall(
-            "SELECT d.id, d.title, d.outlet, coalesce(p.text, ''), m.n, d.url, d.published FROM ("
+            "SELECT d.id, d.title, d.outlet, coalesce(p.text, ''), m.n, d.url, d.published,"
+            " d.sketch FROM ("
             "  SELECT t.doc_id, count(DISTINCT t.topic) AS n, min(t.passage_id) AS passage_id"
             "  FROM subscriptions s JOIN topic_matches t ON t.topic = s.plan"
             "  WHERE s.chat_id = ? AND t.doc_id > ? AND t.doc_id <= ?"
             "  GROUP BY t.doc_id ORDER BY n DESC, t.doc_id DESC LIMIT ?) m"
             " JOIN documents d ON d.id = m.doc_id LEFT JOIN passages p ON p.id = m.passage_id"
             " ORDER BY m.n DESC, d.id DESC",
-            (chat.id, since, through, limit),
+            (chat.id, since, through, wanted),
         )
         if not rows and not await self.subscriptions(chat.id):
             rows = await self._read.execute_fetchall(
                 "SELECT d.id, d.title, d.outlet, coalesce((SELECT text FROM passages"
-                "  WHERE document_id = d.id ORDER BY ordinal LIMIT 1), ''), 0, d.url, d.published"
-                " FROM documents d WHERE d.id > ? AND d.id <= ? ORDER BY d.id DESC LIMIT ?",
-                (since, through, limit),
+                "  WHERE document_id = d.id ORDER BY ordinal LIMIT 1), ''), 0, d.url, d.published,"
+                " d.sketch FROM documents d WHERE d.id > ? AND d.id <= ?"
+                " ORDER BY d.id DESC LIMIT ?",
+                (since, through, wanted),
             )
-        return Digest(tuple(DigestItem(*row) for row in rows), max(since, through))
+        return Digest(_one_item_per_story(rows, limit), max(since, through))
 
     async def enqueue_digest(
         self,
