@@ -91,6 +91,28 @@ def word_spans(text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
             yield match.start(), match.end(), toks
 
 
+_SENTENCE_END_RE = re.compile(r"[.!?؟]")
+
+
+def capitalised(text: str, unnamed: frozenset[str] = frozenset()) -> frozenset[int]:
+    """Return the token positions of Latin words written with a capital inside a sentence.
+
+    In English text those are names (people, organisations, places); a sentence's first
+    word is capitalised whatever it is, and so are the words in unnamed (Monday, May).
+    """
+    found: set[int] = set()
+    position = end = 0
+    for match in WORD_RE.finditer(text):
+        toks = _word_tokens(match.group())
+        first = match.group()[0]
+        opens = end == 0 or bool(_SENTENCE_END_RE.search(text, end, match.start()))
+        if first.isascii() and first.isupper() and not opens and toks[0] not in unnamed:
+            found.update(range(position, position + len(toks)))
+        position += len(toks)
+        end = match.end()
+    return frozenset(found)
+
+
 def is_arabic(token: str) -> bool:
     """Tell whether a token holds Arabic letters."""
     return bool(_ARABIC_RE.search(token))

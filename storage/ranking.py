@@ -36,6 +36,7 @@ ANSWER_DISTANCE = 8
 CONTEXT_SHARE = 0.8
 CONTEXT_LEAD = 12  # tokens from the start within which that answer must stand
 FOLLOWING_KINDS = frozenset({"cause", "time", "quantity"})
+NAME_KINDS = frozenset({"who", "place"})
 _YEAR_MIN, _YEAR_MAX = 1900, 2099
 
 Span = tuple[int, int]  # first and last token position
@@ -61,6 +62,7 @@ class Candidate:
     stem: dict[str, list[int]]
     title: frozenset[str]
     numbers: dict[int, str]  # position -> digits, kept only when the question asks for them
+    names: frozenset[int] = frozenset()  # positions of capitalised words in English text
 
     @classmethod
     def of(
@@ -71,6 +73,7 @@ class Candidate:
         title: str,
         wanted: frozenset[str],
         numbers: bool = False,
+        names: frozenset[int] = frozenset(),
     ) -> Candidate:
         """Build a candidate from stored analysed text, keeping only the wanted tokens."""
         toks = surface.split()
@@ -82,6 +85,7 @@ class Candidate:
             _index(stem.split(), wanted),
             frozenset(title.split()),
             digits,
+            names,
         )
 
 
@@ -172,6 +176,12 @@ class Scorer:
         # so their order in an English query says nothing about their order in a passage.
         self.english = [any(w.isascii() for w in c.words) for c in plan.concepts]
         self.answers, self.numbers, self.years = _answers(plan.question, lexicon)
+        # Who and where: in English text, a capitalised word inside a sentence is a name.
+        self.wants_names = plan.question in NAME_KINDS
+        # English writes days and months with capitals too: they are not names.
+        self.unnamed = frozenset(
+            p[0] for q in lexicon.questions if q.kind == "time" for p in q.answer if len(p) == 1
+        )
         # Names and places stand in most passages: only a cause, a time or a number is
         # evidence enough that a passage answers what the one before it stated.
         self.follows = plan.question in FOLLOWING_KINDS
@@ -195,9 +205,16 @@ class Scorer:
                     best, which = weight, alt
         return best, sorted(set(spans)), which
 
-    def candidate(self, row_id: int, surface: str, stem: str, title: str) -> Candidate:
-        """Build a candidate holding what this scorer reads."""
-        return Candidate.of(row_id, surface, stem, title, self.wanted, self.wants_numbers)
+    def candidate(
+        self,
+        row_id: int,
+        surface: str,
+        stem: str,
+        title: str,
+        names: frozenset[int] = frozenset(),
+    ) -> Candidate:
+        """Build a candidate holding what this scorer reads; names are its capitalised words."""
+        return Candidate.of(row_id, surface, stem, title, self.wanted, self.wants_numbers, names)
 
     def score(self, cand: Candidate) -> float:
         """Score one candidate passage."""
@@ -306,6 +323,7 @@ class Scorer:
             return []
         taken = {p for where in spans for s in where for p in range(s[0], s[1] + 1)}
         cues = [p for p, digits in cand.numbers.items() if self._wanted_number(digits)]
+        cues += cand.names
         for token in self._first.keys() & cand.surface.keys():
             for phrase in self._first[token]:
                 cues += positions(cand.surface, phrase)

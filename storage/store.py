@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
-from storage.analysis import light_stem, tokens, word_spans
+from storage.analysis import capitalised, light_stem, tokens, word_spans
 from storage.db import Database
 from storage.feeds import FeedStore
 from storage.lexicon import load_lexicon
@@ -50,6 +51,7 @@ SNIPPET_WIDTH = 320
 SEARCH_SLOTS = 2
 PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
 MAX_SUGGESTION_TOKENS = 6
+_CAPITAL_RE = re.compile("[A-Z]")
 
 
 def _now() -> str:
@@ -418,15 +420,17 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         scorer = Scorer(plan, vocab)
         rows = await self._candidates(plan, vocab)
         wanted = limit + offset
+        read = await self._answers(plan, rows)
         # Copies score alike and stand together: the best few dozen hold the stories shown.
         fold_depth = FOLD_DEPTH + 3 * wanted
         scored, found, crowded = self._fold(
-            scorer, await self._answers(plan, rows), wanted, fold_depth
+            scorer, read, await self._names(scorer, read), wanted, fold_depth
         )
         if crowded and len(rows) >= CANDIDATES:
-            rows = await self._candidates(plan, vocab, DEEP_CANDIDATES)
-            rows = await self._answers(plan, rows)
-            scored, found, _ = self._fold(scorer, rows, wanted, len(rows))
+            read = await self._answers(plan, await self._candidates(plan, vocab, DEEP_CANDIDATES))
+            scored, found, _ = self._fold(
+                scorer, read, await self._names(scorer, read), wanted, len(read)
+            )
         found = found[offset:]
         chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
         copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
@@ -450,9 +454,29 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
         )
         return _unique(list(followers) + rows)  # a follower keeps its context
 
+    async def _names(
+        self, scorer: Scorer, rows: list[aiosqlite.Row]
+    ) -> dict[int, frozenset[int]]:
+        """Return where candidates hold capitalised English words, if the question asks a name."""
+        if not scorer.wants_names or not rows:
+            return {}
+        ids = [row["id"] for row in rows]
+        found = await self._read.execute_fetchall(
+            f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+        return {
+            row[0]: capitalised(row[1], scorer.unnamed)
+            for row in found
+            if _CAPITAL_RE.search(row[1])
+        }
+
     @staticmethod
     def _fold(
-        scorer: Scorer, rows: list[aiosqlite.Row], wanted: int, depth: int
+        scorer: Scorer,
+        rows: list[aiosqlite.Row],
+        names: dict[int, frozenset[int]],
+        wanted: int,
+        depth: int,
     ) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
         """Score candidates and group the best depth into stories; tell if copies crowd them."""
         ranked = []
@@ -462,7 +486,13 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
                 context = scorer.candidate(
                     0, row["context_surface"], row["context_stem"], row["title_terms"]
                 )
-            cand = scorer.candidate(row["id"], row["surface"], row["stem"], row["title_terms"])
+            cand = scorer.candidate(
+                row["id"],
+                row["surface"],
+                row["stem"],
+                row["title_terms"],
+                names.get(row["id"], frozenset()),
+            )
             ranked.append((scorer.rank(cand, context), row))
         # Ties go to evidence (phrase, proximity, title) before the older passage.
         ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.analysis import light_stem, normalise, tokens
+from storage.analysis import capitalised, light_stem, normalise, tokens
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,21 @@ def test_tokens(raw: str, expected: list[str]) -> None:
 )
 def test_light_stem(token: str, stem: str) -> None:
     assert light_stem(token) == stem
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("The minister met Ahmed Karimi in Damascus.", {"ahmed", "karimi", "damascus"}),
+        ("He said. Then the army left", set()),  # a sentence's first word
+        ("Officials said? Yes, they did", set()),
+        ("talks with Iran and Turkey began", {"iran", "turkey"}),
+        ("قال Ahmed إن القوات وصلت", {"ahmed"}),
+        ("no names here at all", set()),
+        ("", set()),
+        ("they met Karimi on Monday", {"karimi"}),  # Monday is unnamed below
+    ],
+)
+def test_capitalised_words_inside_a_sentence(text: str, names: set[str]) -> None:
+    toks = tokens(text)
+    assert {toks[i] for i in capitalised(text, frozenset({"monday"}))} == names

@@ -150,6 +150,21 @@ async def test_first_result_answers(store: Store, query: str, phrase: str) -> No
     assert any(p in hits[0].passage for p in phrase.split("|")), [h.passage[:80] for h in hits]
 
 
+async def test_who_question_in_english_prefers_the_passage_naming_someone(
+    store: Store, tmp_path: Path
+) -> None:
+    for name, text in {
+        "a_unnamed": "Talks in the capital\n\nThe governor said someone received the delegation"
+        " in the capital on Monday.",
+        "b_named": "Visit to the capital\n\nThe governor said Ahmed Karimi received the"
+        " delegation in the capital on Monday.",
+    }.items():
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    await store.ingest([tmp_path])
+    hits = await store.search("who received the delegation in the capital?", limit=2)
+    assert [h.doc for h in hits] == ["b_named", "a_unnamed"], [h.score for h in hits]
+
+
 async def test_unknown_latin_name_found_by_transliteration(store: Store, tmp_path: Path) -> None:
     article = tmp_path / "new_article.txt"
     article.write_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.analysis import light_stem, tokens
+from storage.analysis import capitalised, light_stem, tokens
 from storage.lexicon import load_lexicon
 from storage.plan import Column
 from storage.query import plan_query, question_kind
@@ -43,7 +43,7 @@ def _rankings(query: str, passages: list[str], titles: list[str] | None = None) 
         toks = tokens(text)
         title = " ".join(tokens(titles[i])) if titles else ""
         surface, stem = " ".join(toks), " ".join(map(light_stem, toks))
-        out.append(scorer.rank(scorer.candidate(i, surface, stem, title)))
+        out.append(scorer.rank(scorer.candidate(i, surface, stem, title, capitalised(text))))
     return out
 
 
@@ -175,6 +175,11 @@ def test_question_kind(query: str, kind: str | None, asked: tuple[str, ...]) -> 
             "ابتعدت الطائرات عن القافلة بسبب طلب روسي",
             "ابتعدت الطائرات عن القافلة وسط إجراءات مشددة",
         ),
+        (
+            "who met the delegation in the capital",
+            "The governor said Ahmed Karimi met the delegation in the capital",
+            "The governor said someone met the delegation in the capital",
+        ),
         # The question word never has to appear: a passage holding it but no answer loses.
         (
             "متى وصلت القافلة إلى المدينة؟",
@@ -182,7 +187,16 @@ def test_question_kind(query: str, kind: str | None, asked: tuple[str, ...]) -> 
             "متى وصلت القافلة إلى المدينة سأل الأهالي",
         ),
     ],
-    ids=["how_many", "how_many_en", "when", "who", "where", "why", "no_question_word"],
+    ids=[
+        "how_many",
+        "how_many_en",
+        "when",
+        "who",
+        "where",
+        "why",
+        "who_en_capitals",
+        "no_question_word",
+    ],
 )
 def test_answer_of_the_asked_kind_ranks_first(query: str, answer: str, other: str) -> None:
     good, bad = _rankings(query, [answer, other])
