@@ -13,7 +13,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 SHINGLE = 3  # words per shingle
 NEAR = 0.6  # shingle Jaccard from which two texts are copies of one another
@@ -65,35 +65,60 @@ def near(a: frozenset[Any], b: frozenset[Any], threshold: float = NEAR) -> bool:
     return jaccard(a, b) >= threshold
 
 
-def _grams(toks: Sequence[str]) -> frozenset[int]:
+class Shingled(NamedTuple):
+    """A text's word shingles, and the smallest few it is filed under when folding."""
+
+    grams: frozenset[int]
+    low: list[int]
+
+
+def shingled(toks: Sequence[str]) -> Shingled:
     """Return a token sequence's word shingles hashed with this process's string hash: fast,
     and as good as any hash for folding, which compares texts within one process only."""
     if len(toks) < SHINGLE:
-        return frozenset((hash(tuple(toks)),)) if toks else frozenset()
-    hashes = list(map(hash, toks))
-    return frozenset(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
+        grams = frozenset((hash(tuple(toks)),)) if toks else frozenset()
+    else:
+        hashes = list(map(hash, toks))
+        grams = frozenset(map(hash, zip(hashes, hashes[1:], hashes[2:], strict=False)))
+    return Shingled(grams, sorted(grams)[:BUCKETS])
 
 
-def fold(texts: Sequence[Sequence[str]], leaders: int) -> list[tuple[int, list[int]]]:
-    """Group ranked token sequences: the first `leaders` that copy no better one, each with
-    the indexes of the later ones that copy it."""
-    kept: list[tuple[int, frozenset[int], list[int]]] = []
-    # Each leader is filed under its BUCKETS smallest shingle hashes. Two texts with Jaccard
-    # >= 0.6 all but surely share one of them, so a text is compared with those leaders only,
-    # not with every leader (that cost most of a search once 100 candidates were folded).
-    buckets: dict[int, list[int]] = {}
-    for i, toks in enumerate(texts):
-        grams = _grams(toks)
-        low = heapq.nsmallest(BUCKETS, grams)
-        near_ones = sorted({k for h in low for k in buckets.get(h, ())})
-        home = next((k for k in near_ones if near(kept[k][1], grams)), None)
+class _Buckets:
+    """Texts filed under their BUCKETS smallest shingle hashes.
+
+    Two texts with Jaccard >= 0.6 all but surely share one of them, so a text is compared
+    with the texts filed under its own smallest hashes only, not with every text filed.
+    """
+
+    def __init__(self) -> None:
+        self._filed: dict[int, list[int]] = {}
+        self._grams: list[frozenset[int]] = []
+
+    def find(self, text: Shingled) -> int | None:
+        """Return the first filed text that this text is a near-copy of."""
+        seen = sorted({k for h in text.low for k in self._filed.get(h, ())})
+        return next((k for k in seen if near(self._grams[k], text.grams)), None)
+
+    def file(self, text: Shingled) -> None:
+        """File a text under the next number."""
+        for h in text.low:
+            self._filed.setdefault(h, []).append(len(self._grams))
+        self._grams.append(text.grams)
+
+
+def fold(texts: Sequence[Shingled], leaders: int) -> list[tuple[int, list[int]]]:
+    """Group ranked texts: the first `leaders` that copy no better one, each with the
+    indexes of the later ones that copy it."""
+    kept: list[tuple[int, list[int]]] = []
+    filed = _Buckets()
+    for i, text in enumerate(texts):
+        home = filed.find(text)
         if home is not None:
-            kept[home][2].append(i)
+            kept[home][1].append(i)
         elif len(kept) < leaders:
-            for h in low:
-                buckets.setdefault(h, []).append(len(kept))
-            kept.append((i, grams, []))
-    return [(i, copies) for i, _, copies in kept]
+            filed.file(text)
+            kept.append((i, []))
+    return kept
 
 
 def corroborated(copies: int) -> float:
@@ -103,7 +128,7 @@ def corroborated(copies: int) -> float:
 
 def stories(
     groups: Sequence[tuple[int, list[int]]],
-    texts: Sequence[Sequence[str]],
+    texts: Sequence[Shingled],
     scores: Sequence[float],
     ages: Sequence[int],
     wanted: int,
@@ -115,22 +140,18 @@ def stories(
     oldest passage (the lowest age), the version the others repeat. Two stories whose shown
     passages are near-copies are one.
     """
-    ranked = sorted(
-        groups,
-        key=lambda g: -scores[g[0]] * corroborated(len(g[1])),
-    )
+    ranked = sorted(groups, key=lambda g: -scores[g[0]] * corroborated(len(g[1])))
     found: list[tuple[int, list[int]]] = []
-    shown: list[frozenset[int]] = []
+    shown = _Buckets()
     for lead, copies in ranked:
         members = [lead, *copies]
         oldest = min(members, key=ages.__getitem__)
-        grams = _grams(texts[oldest])
-        home = next((i for i, g in enumerate(shown) if near(g, grams)), None)
+        home = shown.find(texts[oldest])
         if home is not None:
             found[home][1].extend(members)
         elif len(found) < wanted:
+            shown.file(texts[oldest])
             found.append((oldest, [m for m in members if m != oldest]))
-            shown.append(grams)
     return found
 
 

@@ -32,7 +32,7 @@ from storage.models import (
     SubscribeResult,
     Subscription,
 )
-from storage.nearcopy import NEAR, fold, resemblance, unpack
+from storage.nearcopy import NEAR, fold, resemblance, shingled, unpack
 from storage.query import Stemmer, plan_query
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
@@ -383,7 +383,7 @@ class PushStore(Connected):
             if satisfies(compiled, PassageKeys.of(row["surface"].split(), row["stem"].split()))
         ]
         # A passage syndicated or lightly rewritten in other documents is shown once.
-        groups = fold([row["stem"].split() for row in matching], limit)
+        groups = fold([shingled(row["stem"].split()) for row in matching], limit)
         terms = plan.terms()
         hits: list[SearchHit] = []
         for i, folded in groups:

@@ -23,13 +23,13 @@ from storage.models import (
     SearchHit,
     Stats,
 )
-from storage.nearcopy import fold, stories
+from storage.nearcopy import fold, shingled, stories
 from storage.outbox import OutboxStore
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
-from storage.ranking import Scorer
+from storage.ranking import Ranking, Scorer
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
@@ -51,7 +51,9 @@ SNIPPET_WIDTH = 320
 SEARCH_SLOTS = 2
 PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
 MAX_SUGGESTION_TOKENS = 6
-_CAPITAL_RE = re.compile("[A-Z]")
+_LATIN_RE = re.compile("[a-z]")  # in normalised text, where capitals are folded
+# A question's answer may be the passage after one of its best candidates: these many.
+FOLLOWED = 10
 
 
 def _now() -> str:
@@ -64,6 +66,49 @@ def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
     for row in rows:
         first.setdefault(row[0], row)
     return list(first.values())
+
+
+_Ranked = tuple[Ranking, aiosqlite.Row]
+
+
+def _evidence(pair: _Ranked) -> tuple[Ranking, int]:
+    # Ties go to evidence (phrase, proximity, title) before the older passage.
+    return pair[0], pair[1]["id"]
+
+
+def _score(
+    scorer: Scorer, rows: list[aiosqlite.Row], names: dict[int, frozenset[int]]
+) -> list[_Ranked]:
+    """Score candidate rows, best first; a row holding a context is scored with it."""
+    ranked = []
+    for row in rows:
+        context = None
+        if "context_stem" in row.keys():  # noqa: SIM118 (`in` a Row looks at its values)
+            context = scorer.candidate(
+                0, row["context_surface"], row["context_stem"], row["title_terms"]
+            )
+        cand = scorer.candidate(
+            row["id"], row["surface"], row["stem"], row["title_terms"], names.get(row["id"])
+        )
+        ranked.append((scorer.rank(cand, context), row))
+    return sorted(ranked, key=_evidence)
+
+
+def _stories(
+    ranked: list[_Ranked], wanted: int, depth: int
+) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
+    """Group the best depth ranked passages into stories; tell if copies crowd them.
+
+    Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
+    result, listing the documents that repeat it.
+    """
+    scored = [(ranking.total, row) for ranking, row in ranked[:depth]]
+    texts = [shingled(row["stem"].split()) for _, row in scored]
+    groups = fold(texts, len(scored))
+    found = stories(
+        groups, texts, [value for value, _ in scored], [row["id"] for _, row in scored], wanted
+    )
+    return scored, found, len(groups) <= len(scored) * CROWDED_SHARE
 
 
 def _build_vocabulary(
@@ -418,33 +463,38 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
     ) -> list[SearchHit]:
         """Retrieve candidates for a plan with FTS5 and rank them."""
         scorer = Scorer(plan, vocab)
-        rows = await self._candidates(plan, vocab)
         wanted = limit + offset
-        read = await self._answers(plan, rows)
+        rows = await self._candidates(plan, vocab)
         # Copies score alike and stand together: the best few dozen hold the stories shown.
-        fold_depth = FOLD_DEPTH + 3 * wanted
-        scored, found, crowded = self._fold(
-            scorer, read, await self._names(scorer, read), wanted, fold_depth
+        scored, found, crowded = _stories(
+            await self._ranked(scorer, rows), wanted, FOLD_DEPTH + 3 * wanted
         )
         if crowded and len(rows) >= CANDIDATES:
-            read = await self._answers(plan, await self._candidates(plan, vocab, DEEP_CANDIDATES))
-            scored, found, _ = self._fold(
-                scorer, read, await self._names(scorer, read), wanted, len(read)
-            )
+            deeper = await self._candidates(plan, vocab, DEEP_CANDIDATES)
+            ranked = await self._ranked(scorer, deeper)
+            scored, found, _ = _stories(ranked, wanted, len(ranked))
         found = found[offset:]
         chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
         copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
         return await self._hits(chosen, plan.terms(), copies)
 
-    async def _answers(self, plan: Plan, rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
-        """Add to a question's candidates the passage after each, with it as context.
+    async def _ranked(self, scorer: Scorer, rows: list[aiosqlite.Row]) -> list[_Ranked]:
+        """Score candidates, best first; to a question the passage after one may answer."""
+        ranked = _score(scorer, rows, await self._names(scorer, rows))
+        if not (scorer.follows and ranked):
+            return ranked
+        # The answer often follows the passage that states what was asked: the passages after
+        # the best few are scored with the one before them as their context.
+        followers = await self._followers([row["id"] for _, row in ranked[:FOLLOWED]])
+        best = {row["id"]: (ranking, row) for ranking, row in ranked}
+        for ranking, row in _score(scorer, followers, await self._names(scorer, followers)):
+            if row["id"] not in best or ranking < best[row["id"]][0]:
+                best[row["id"]] = (ranking, row)
+        return sorted(best.values(), key=_evidence)
 
-        The answer often follows the passage that states what was asked.
-        """
-        if plan.question is None or not rows:
-            return rows
-        ids = [row["id"] for row in rows]
-        followers = await self._read.execute_fetchall(
+    async def _followers(self, ids: list[int]) -> list[aiosqlite.Row]:
+        """Fetch the passage after each of these, with that one's text as its context."""
+        rows = await self._read.execute_fetchall(
             "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
             " p.stem AS context_stem FROM passages p"
             " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
@@ -452,63 +502,19 @@ class Store(FeedStore, PushStore, OutboxStore, PresenceStore):
             f" WHERE p.id IN ({','.join('?' * len(ids))})",
             ids,
         )
-        return _unique(list(followers) + rows)  # a follower keeps its context
+        return list(rows)
 
     async def _names(
         self, scorer: Scorer, rows: list[aiosqlite.Row]
     ) -> dict[int, frozenset[int]]:
         """Return where candidates hold capitalised English words, if the question asks a name."""
-        if not scorer.wants_names or not rows:
+        ids = [row["id"] for row in rows if _LATIN_RE.search(row["surface"])]
+        if not (scorer.wants_names and ids):
             return {}
-        ids = [row["id"] for row in rows]
         found = await self._read.execute_fetchall(
             f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids
         )
-        return {
-            row[0]: capitalised(row[1], scorer.unnamed)
-            for row in found
-            if _CAPITAL_RE.search(row[1])
-        }
-
-    @staticmethod
-    def _fold(
-        scorer: Scorer,
-        rows: list[aiosqlite.Row],
-        names: dict[int, frozenset[int]],
-        wanted: int,
-        depth: int,
-    ) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
-        """Score candidates and group the best depth into stories; tell if copies crowd them."""
-        ranked = []
-        for row in rows:
-            context = None
-            if "context_stem" in row.keys():  # noqa: SIM118 (`in` a Row looks at its values)
-                context = scorer.candidate(
-                    0, row["context_surface"], row["context_stem"], row["title_terms"]
-                )
-            cand = scorer.candidate(
-                row["id"],
-                row["surface"],
-                row["stem"],
-                row["title_terms"],
-                names.get(row["id"], frozenset()),
-            )
-            ranked.append((scorer.rank(cand, context), row))
-        # Ties go to evidence (phrase, proximity, title) before the older passage.
-        ranked.sort(key=lambda pair: (pair[0], pair[1]["id"]))
-        # Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
-        # result, listing the documents that repeat it.
-        scored = [(ranking.total, row) for ranking, row in ranked[:depth]]
-        texts = [row["stem"].split() for _, row in scored]
-        groups = fold(texts, len(scored))
-        found = stories(
-            groups,
-            texts,
-            [value for value, _ in scored],
-            [row["id"] for _, row in scored],
-            wanted,
-        )
-        return scored, found, len(groups) <= len(scored) * CROWDED_SHARE
+        return {row[0]: capitalised(row[1], scorer.unnamed) for row in found}
 
     async def _hits(
         self,

@@ -21,6 +21,7 @@ from storage.nearcopy import (
     jaccard,
     near,
     resemblance,
+    shingled,
     shingles,
     sketch,
     stories,
@@ -106,7 +107,7 @@ def test_near(a: str, b: str, expected: bool) -> None:
     ],
 )
 def test_fold(texts: list[str], leaders: int, expected: list[tuple[int, list[int]]]) -> None:
-    assert fold([t.split() for t in texts], leaders) == expected
+    assert fold([shingled(t.split()) for t in texts], leaders) == expected
 
 
 @pytest.mark.parametrize(
@@ -302,7 +303,8 @@ def test_stories_are_shown_by_their_oldest_passage_and_ordered_by_corroboration(
     texts = [other, words, words + ["ايضا"], words[:-1], words]
     scores = [10.0, 9.0, 8.0, 7.0, 6.0]
     ages = [50, 40, 30, 10, 20]  # the passage at index 3 was filed first
-    found = stories(fold(texts, len(texts)), texts, scores, ages, wanted=2)
+    grams = [shingled(t) for t in texts]
+    found = stories(fold(grams, len(grams)), grams, scores, ages, wanted=2)
     # Four copies: 9 x 1.35 outranks the lone 10; shown by the oldest copy.
     assert found[0][0] == 3 and sorted(found[0][1]) == [1, 2, 4]
     assert found[1] == (0, [])

@@ -82,6 +82,14 @@ def test_phrase_evidence_ranks_first(query: str, better: str, worse: str) -> Non
 FILLER = "وفي سياق آخر أعلنت البلدية عن افتتاح حديقة عامة جديدة في الحي الشرقي"
 
 
+def test_sentences_beyond_the_answer_cost_nothing_past_two_windows() -> None:
+    answer = "قصف الطيران مستودع الذخيرة قرب الجسر"
+    some = f"{answer}. " + ". ".join([FILLER] * 6)
+    more = f"{answer}. " + ". ".join([FILLER] * 12)
+    shorter, longer = _rankings("قصف مستودع الذخيرة", [some, more])
+    assert shorter.total == pytest.approx(longer.total)
+
+
 def test_words_in_one_sentence_beat_words_spread_over_a_passage() -> None:
     together = f"ودمرت الطائرات مركز اتصالات للتنظيم قرب الجسر. {FILLER}. {FILLER}"
     apart = f"ودمرت الطائرات مركز للتنظيم. {FILLER}. {FILLER}. {FILLER}. قرب الجسر اتصالات"
