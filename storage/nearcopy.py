@@ -96,8 +96,11 @@ class _Buckets:
 
     def find(self, text: Shingled) -> int | None:
         """Return the first filed text that this text is a near-copy of."""
-        seen = sorted({k for h in text.low for k in self._filed.get(h, ())})
-        return next((k for k in seen if near(self._grams[k], text.grams)), None)
+        seen: list[int] = []
+        for h in text.low:
+            if h in self._filed:  # seldom: most texts share no smallest hash with another
+                seen += self._filed[h]
+        return next((k for k in sorted(set(seen)) if near(self._grams[k], text.grams)), None)
 
     def file(self, text: Shingled) -> None:
         """File a text under the next number."""

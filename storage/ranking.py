@@ -335,9 +335,11 @@ class Scorer:
         cues += cand.names
         for token in self._words.intersection(cand.surface):
             cues += cand.surface[token]
-        for token in self._first.keys() & cand.surface.keys():
+        surface = cand.surface
+        for token in self._first.keys() & surface.keys():
             for phrase in self._first[token]:
-                cues += positions(cand.surface, phrase)
+                if phrase[1] in surface:  # most names that share a first word stop here
+                    cues += positions(surface, phrase)
         return [p for p in cues if p not in taken]
 
     @staticmethod

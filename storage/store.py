@@ -43,7 +43,7 @@ DEEP_CANDIDATES = 200
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_SHARE = 0.6  # of the candidates wanted, in hand from a ranked set: enough
-FOLD_DEPTH = 30
+FOLD_DEPTH = 15
 # Passages holding every concept are ranked in FTS5 while these postings can be read.
 RANK_ALL_AND_POSTINGS = 50_000
 COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
