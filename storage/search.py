@@ -1,0 +1,459 @@
+"""Search: plan a query, fetch candidates from FTS5, score them, fold near-copies, read hits.
+
+The pipeline is analyse -> plan -> fetch candidates -> score -> stories -> hits and snippets;
+only fetching candidates and rows speaks SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+from collections.abc import Iterable
+
+import aiosqlite
+
+from storage.analysis import capitalised, tokens, word_spans
+from storage.db import Connected
+from storage.lexicon import load_lexicon
+from storage.models import Copy, SearchHit
+from storage.nearcopy import Shingled, fold, shingled, stories
+from storage.plan import Alternative, Column, Concept, Kind, Plan
+from storage.query import MAX_CONCEPTS, Stemmer, plan_query
+from storage.ranking import Ranking, Scorer
+from storage.snippets import mark, matched_spans
+from storage.vocabulary import Vocabulary
+
+CANDIDATES = 50
+# When reprints crowd the candidates (they fold into at most this share as many stories),
+# the search reads this many instead, so that other stories get their turn: on seeds plus
+# 500 near-copies, success@3 0.936 -> 0.972 (200 scored no better, and took 25 ms at the
+# median against 16). An archive without copies never pays for it.
+CROWDED_SHARE = 0.8
+DEEP_CANDIDATES = 100
+# Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
+RANK_ALL_POSTINGS = 8_000
+ENOUGH_SHARE = 0.6  # of the candidates wanted, in hand from a ranked set: enough
+FOLD_DEPTH = 15
+# Passages holding every concept are ranked in FTS5 while these postings can be read.
+RANK_ALL_AND_POSTINGS = 50_000
+COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
+SNIPPET_WIDTH = 320
+SEARCH_SLOTS = 2
+PLAN_CACHE, PLAN_CACHE_CHARS = 4096, 200
+MAX_SUGGESTION_TOKENS = 6
+_LATIN_RE = re.compile("[a-z]")  # in normalised text, where capitals are folded
+# A question's answer may be the passage after one of its best candidates: these many.
+FOLLOWED = 10
+
+
+def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
+    """Drop rows fetched twice, keeping the first."""
+    first: dict[int, aiosqlite.Row] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    return list(first.values())
+
+
+_Ranked = tuple[Ranking, aiosqlite.Row]
+
+
+def _evidence(pair: _Ranked) -> tuple[Ranking, int]:
+    # Ties go to evidence (phrase, proximity, title) before the older passage.
+    return pair[0], pair[1]["id"]
+
+
+def _score(
+    scorer: Scorer, rows: list[aiosqlite.Row], names: dict[int, frozenset[int]]
+) -> list[_Ranked]:
+    """Score candidate rows, best first; a row holding a context is scored with it."""
+    ranked = []
+    # Reprints repeat passages word for word: each text (under each headline) is scored once.
+    done: dict[tuple[str, str], Ranking] = {}
+    for row in rows:
+        context = None
+        if "context_stem" in row.keys():  # noqa: SIM118 (`in` a Row looks at its values)
+            context = scorer.candidate(
+                0, row["context_surface"], row["context_stem"], row["title_terms"]
+            )
+        same = (row["surface"], row["title_terms"])
+        ranking = None if context or row["id"] in names else done.get(same)
+        if ranking is None:
+            cand = scorer.candidate(
+                row["id"], row["surface"], row["stem"], row["title_terms"], names.get(row["id"])
+            )
+            ranking = scorer.rank(cand, context)
+            if context is None and row["id"] not in names:
+                done[same] = ranking
+        ranked.append((ranking, row))
+    return sorted(ranked, key=_evidence)
+
+
+def _stories(
+    ranked: list[_Ranked], wanted: int, depth: int
+) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
+    """Group the best depth ranked passages into stories; tell if copies crowd them.
+
+    Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
+    result, listing the documents that repeat it.
+    """
+    scored = [(ranking.total, row) for ranking, row in ranked[:depth]]
+    shingles: dict[str, Shingled] = {}  # reprinted passages are shingled once
+    for _, row in scored:
+        if row["stem"] not in shingles:
+            shingles[row["stem"]] = shingled(row["stem"].split())
+    texts = [shingles[row["stem"]] for _, row in scored]
+    groups = fold(texts, len(scored))
+    found = stories(
+        groups, texts, [value for value, _ in scored], [row["id"] for _, row in scored], wanted
+    )
+    return scored, found, len(groups) <= len(scored) * CROWDED_SHARE
+
+
+def _build_vocabulary(
+    terms: Iterable[aiosqlite.Row], totals: dict[str, int], prepare: bool
+) -> Vocabulary:
+    """Return the vocabulary of the term counts, with its lookup indexes if asked."""
+    vocab = Vocabulary()
+    tables = {c.value: vocab.df[c] for c in Column}
+    for col, term, df in terms:
+        tables[col][term] = df
+    vocab.passages = totals.get("passages", 0)
+    vocab.avg_len = totals.get("surface_tokens", 0) / vocab.passages if vocab.passages else 1.0
+    if prepare:
+        vocab.prepare()
+    return vocab
+
+
+class SearchStore(Connected):
+    """The search side of the Store: its vocabulary, plans and the ranking pipeline."""
+
+    _stem: Stemmer
+
+    def _start_search(self) -> None:
+        """Set up what searches share: the vocabulary, kept plans and the turns they take."""
+        self._vocab: Vocabulary | None = None
+        self._vocab_lock = asyncio.Lock()
+        self._vocab_version: str | None = None
+        self._prepare_vocab = False  # a running bot builds lookup indexes with each load
+        # Paging repeats a query and popular queries recur: their plans are kept.
+        self._plans: dict[str, Plan] = {}
+        self._plans_for: Vocabulary | None = None
+        # A search runs Python between its queries. However many users send at once, this many
+        # take turns on the event loop, so that a burst of them does not stall everyone else
+        # (worst stall at 10,000 documents under the bench's load: 25-62 ms, 27-32 ms with 2).
+        self._slots = asyncio.Semaphore(SEARCH_SLOTS)
+
+    async def suggestions(self, query: str, limit: int = 3) -> list[str]:
+        """Return indexed words close to the query's words, for a search that found nothing."""
+        vocab = await self._vocabulary()
+        terms: list[str] = []
+        for token in tokens(query)[:MAX_SUGGESTION_TOKENS]:
+            for term in sorted(vocab.looser(token), key=lambda t: -vocab.surface(t)):
+                if term not in terms:
+                    terms.append(term)
+        return [word for term in terms[:limit] if (word := await self._original_word(term))]
+
+    async def _original_word(self, term: str) -> str | None:
+        """Return the word as an article spells it (hamza, ta marbuta) for an indexed term."""
+        async with self._read.execute(
+            "SELECT p.text FROM passages_fts f JOIN passages p ON p.id = f.rowid"
+            " WHERE passages_fts MATCH ? LIMIT 1",
+            (Alternative(Column.SURFACE, (term,), Kind.SURFACE).fts(),),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        for start, end, toks in word_spans(row[0]):
+            if term in toks:
+                return str(row[0][start:end])
+        return None
+
+    async def known_entities(self, limit: int = 6) -> list[str]:
+        """Return the names of the entities the archive mentions most."""
+        vocab = await self._vocabulary()
+        ranked = []
+        for entity in load_lexicon().entities:
+            name = tuple(tokens(entity.names[0]))
+            if name and all(vocab.has(t) for t in name):
+                ranked.append((-min(vocab.surface(t) for t in name), entity.names[0]))
+        return [name for _, name in sorted(ranked)[:limit]]
+
+    async def _vocabulary(self) -> Vocabulary:
+        # Triggers count every change of documents (migration 8): outbox and chat writes,
+        # which are far more frequent, do not make searches reload the vocabulary.
+        rows = await self._read.execute_fetchall(
+            "SELECT value FROM state WHERE key = 'doc_version'"
+        )
+        version = str(next(iter(rows))[0]) if rows else "0"
+        # While a newer vocabulary loads, searches go on with the one they have.
+        if self._vocab is not None and (
+            version == self._vocab_version or self._vocab_lock.locked()
+        ):
+            return self._vocab
+        async with self._vocab_lock:  # many searches arriving at once load it once
+            if self._vocab is not None and version == self._vocab_version:
+                return self._vocab
+            self._vocab = await self._load_vocabulary()
+            self._vocab_version = version
+            if self._prepare_vocab:
+                # A running bot keeps the vocabulary and its indexes (millions of objects at
+                # scale) until the next load: the collector should not walk them all in a full
+                # pass, which stalls the event loop (170 ms with a 1,000-document archive).
+                gc.freeze()
+            return self._vocab
+
+    async def warm_up(self) -> None:
+        """Load the vocabulary and its indexes, so that the first search pays nothing."""
+        # From now on every reload builds the indexes too, off the event loop.
+        self._prepare_vocab = True
+        vocab = await self._vocabulary()
+        await asyncio.to_thread(vocab.prepare)
+        # What start-up loaded lives as long as the process: full collections skip it.
+        gc.collect()
+        gc.freeze()
+
+    async def _load_vocabulary(self) -> Vocabulary:
+        terms = await self._read.execute_fetchall("SELECT col, term, df FROM terms")
+        totals = {
+            key: int(value)
+            for key, value in await self._read.execute_fetchall(
+                "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
+            )
+        }
+        # Hundreds of thousands of terms and their lookup indexes: built off the event loop.
+        return await asyncio.to_thread(_build_vocabulary, terms, totals, self._prepare_vocab)
+
+    async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        """Return ranked passages answering the query; never raises on user input."""
+        async with self._slots:
+            return await self._search(query, limit, offset)
+
+    async def _search(self, query: str, limit: int, offset: int) -> list[SearchHit]:
+        if limit <= 0:
+            return []
+        vocab = await self._vocabulary()
+        if vocab is not self._plans_for:  # plans depend on the vocabulary they were made from
+            self._plans, self._plans_for = {}, vocab
+        plan = self._plans.get(query)
+        if plan is None:
+            plan = plan_query(query, vocab, load_lexicon(), self._stem)
+            if len(query) <= PLAN_CACHE_CHARS:
+                if len(self._plans) >= PLAN_CACHE:
+                    del self._plans[next(iter(self._plans))]  # the oldest
+                self._plans[query] = plan
+        hits = [] if plan.empty else await self._run_plan(plan, vocab, limit, max(0, offset))
+        return hits or await self._by_title(query, limit, max(0, offset))
+
+    async def _by_title(self, query: str, limit: int, offset: int) -> list[SearchHit]:
+        """Return the first passage of each document whose headline holds every query word."""
+        stopwords = load_lexicon().stopwords
+        words = [t for t in dict.fromkeys(tokens(query)) if t not in stopwords][:MAX_CONCEPTS]
+        if not words:
+            return []
+        # Quoted phrases: no input reaches FTS5 syntax.
+        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        rows = await self._read.execute_fetchall(
+            "SELECT (SELECT id FROM passages WHERE document_id = t.id ORDER BY ordinal LIMIT 1)"
+            " FROM (SELECT rowid AS id, rank FROM titles_fts WHERE titles_fts MATCH ?"
+            " ORDER BY rank LIMIT ? OFFSET ?) t ORDER BY t.rank",
+            (expression, limit, offset),
+        )
+        return await self._hits([(0.0, row[0]) for row in rows if row[0]], set(words))
+
+    async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
+        # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
+        # would read every matching passage.
+        order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "rowid DESC"
+        # One round trip to the connection's thread (execute + fetchall + close would be three).
+        rows = await self._read.execute_fetchall(
+            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+            f" ORDER BY {order} LIMIT ?) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
+            (expression, limit),
+        )
+        return list(rows)
+
+    async def _candidates(
+        self, plan: Plan, vocab: Vocabulary, depth: int = CANDIDATES
+    ) -> list[aiosqlite.Row]:
+        """Fetch candidates, planning by posting-list size so large archives stay fast.
+
+        Passages holding the whole query come first: every concept, each phrase whole; then
+        every concept. FTS5 ranks these sets by bm25 when their concepts have at most
+        RANK_ALL_AND_POSTINGS postings, and walks them newest first otherwise; either way it
+        stops at depth candidates. Once ENOUGH_SHARE of them are in hand from a ranked set, or
+        from a set read whole, no other passage answers as well. A concept with a spelling
+        in over COMMON_SHARE of the passages is left out of these sets: it narrows them
+        little and costs FTS5 a walk through its whole posting list.
+
+        Otherwise, since FTS5's bm25 reads the whole posting list of every phrase in the
+        expression, only the rarest concepts (together at most RANK_ALL_POSTINGS postings)
+        are ranked in SQL: passages holding all of them first, then any of them. The common
+        concepts still count when the candidates are scored. A query made only of common
+        words adds the most recent passages holding its two rarest concepts. A phrase counts
+        as often as its rarest word; a concept found nowhere is left out.
+        """
+        sizes = {
+            c: sum(vocab.postings(a.column, a.phrase) for a in c.alternatives)
+            for c in plan.concepts
+        }
+        live = sorted((c for c in plan.concepts if sizes[c]), key=sizes.__getitem__)
+        if not live:
+            return []
+        rows, enough = await self._holding_all(plan, live, vocab, depth)
+        if enough:
+            return rows
+        rare: list[Concept] = []
+        for concept in live:
+            if sum(sizes[c] for c in rare) + sizes[concept] > RANK_ALL_POSTINGS:
+                break
+            rare.append(concept)
+        if not rare:
+            # Intersecting more than two common concepts costs more than it narrows.
+            expression = plan.match_expression(tuple(live[:2]))
+            return _unique(rows + await self._fetch(expression, False, depth))
+        if len(rare) > 1:
+            found = await self._fetch(plan.all_expression(tuple(rare)), True, depth)
+            rows = _unique(rows + found)
+        if len(rows) < depth * ENOUGH_SHARE:
+            found = await self._fetch(plan.fts_expression(tuple(rare)), True, depth)
+            rows = _unique(rows + found)
+        return rows
+
+    async def _holding_all(
+        self, plan: Plan, live: list[Concept], vocab: Vocabulary, depth: int
+    ) -> tuple[list[aiosqlite.Row], bool]:
+        """Fetch passages holding every concept but the commonest; tell if they suffice."""
+        biggest = {c: max(vocab.postings(a.column, a.phrase) for a in c.alternatives) for c in live}
+        useful = tuple(c for c in live if biggest[c] <= vocab.passages * COMMON_SHARE)
+        tiers = []
+        if len(useful) > 1 or any(a.kind is Kind.PART for c in useful for a in c.alternatives):
+            tiers.append(plan.match_expression(useful, whole=True))
+        if len(useful) > 1:
+            tiers.append(plan.match_expression(useful))
+        rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
+        rows: list[aiosqlite.Row] = []
+        for expression in dict.fromkeys(tiers):
+            found = await self._fetch(expression, rank, depth)
+            rows = _unique(rows + found)
+            if len(rows) >= depth * ENOUGH_SHARE and (rank or len(found) < depth):
+                return rows, True
+            if len(found) == depth:
+                break  # the newest passages holding more of the query: looser sets add nothing
+        return rows, False
+
+    async def _run_plan(
+        self, plan: Plan, vocab: Vocabulary, limit: int, offset: int
+    ) -> list[SearchHit]:
+        """Retrieve candidates for a plan with FTS5 and rank them."""
+        scorer = Scorer(plan, vocab)
+        wanted = limit + offset
+        rows = await self._candidates(plan, vocab)
+        # Copies score alike and stand together: the best few dozen hold the stories shown.
+        scored, found, crowded = _stories(
+            await self._ranked(scorer, rows), wanted, FOLD_DEPTH + 3 * wanted
+        )
+        if crowded and len(rows) >= CANDIDATES:
+            deeper = await self._candidates(plan, vocab, DEEP_CANDIDATES)
+            ranked = await self._ranked(scorer, deeper)
+            scored, found, _ = _stories(ranked, wanted, len(ranked))
+        found = found[offset:]
+        chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
+        copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
+        return await self._hits(chosen, plan.terms(), copies)
+
+    async def _ranked(self, scorer: Scorer, rows: list[aiosqlite.Row]) -> list[_Ranked]:
+        """Score candidates, best first; to a question the passage after one may answer."""
+        ranked = _score(scorer, rows, await self._names(scorer, rows))
+        if not (scorer.follows and ranked):
+            return ranked
+        # The answer often follows the passage that states what was asked: the passages after
+        # the best few are scored with the one before them as their context.
+        followers = await self._followers([row["id"] for _, row in ranked[:FOLLOWED]])
+        best = {row["id"]: (ranking, row) for ranking, row in ranked}
+        for ranking, row in _score(scorer, followers, await self._names(scorer, followers)):
+            if row["id"] not in best or ranking < best[row["id"]][0]:
+                best[row["id"]] = (ranking, row)
+        return sorted(best.values(), key=_evidence)
+
+    async def _followers(self, ids: list[int]) -> list[aiosqlite.Row]:
+        """Fetch the passage after each of these, with that one's text as its context."""
+        rows = await self._read.execute_fetchall(
+            "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+            " p.stem AS context_stem FROM passages p"
+            " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
+            " JOIN documents d ON d.id = n.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return list(rows)
+
+    async def _names(
+        self, scorer: Scorer, rows: list[aiosqlite.Row]
+    ) -> dict[int, frozenset[int]]:
+        """Return where candidates hold capitalised English words, if the question asks a name."""
+        ids = [row["id"] for row in rows if _LATIN_RE.search(row["surface"])]
+        if not (scorer.wants_names and ids):
+            return {}
+        found = await self._read.execute_fetchall(
+            f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+        return {row[0]: capitalised(row[1], scorer.unnamed) for row in found}
+
+    async def _hits(
+        self,
+        chosen: list[tuple[float, int]],
+        terms: set[str],
+        copies: dict[int, list[int]] | None = None,
+    ) -> list[SearchHit]:
+        """Read the passages and documents of the final results and mark their snippets."""
+        if not chosen:
+            return []
+        found = await self._read.execute_fetchall(
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
+            " FROM passages p"
+            " JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(chosen))})",
+            [row_id for _, row_id in chosen],
+        )
+        rows = {row[0]: row for row in found}
+        folded = await self._copies(copies or {})
+        hits = []
+        for value, row_id in chosen:
+            _, text, ordinal, doc_id, key, title, outlet, url, published = rows[row_id]
+            listed: dict[int, Copy] = {}
+            for c in (copies or {}).get(row_id, ()):
+                # A copy is another document: passages repeated inside one article are not listed.
+                if c in folded and folded[c].doc_id != doc_id:
+                    listed.setdefault(folded[c].doc_id, folded[c])
+            hits.append(
+                SearchHit(
+                    doc_id=doc_id,
+                    doc=key,
+                    title=title,
+                    outlet=outlet,
+                    passage=text,
+                    ordinal=ordinal,
+                    score=round(value, 4),
+                    snippet=mark(text, matched_spans(text, terms), width=SNIPPET_WIDTH),
+                    url=url,
+                    published=published,
+                    copies=tuple(listed.values()),
+                )
+            )
+        return hits
+
+    async def _copies(self, copies: dict[int, list[int]]) -> dict[int, Copy]:
+        """Return the documents of the folded passages, by passage id."""
+        ids = [c for cs in copies.values() for c in cs]
+        if not ids:
+            return {}
+        found = await self._read.execute_fetchall(
+            "SELECT p.id, d.id, d.key, d.title, d.outlet FROM passages p"
+            " JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {row[0]: Copy(*row[1:]) for row in found}
