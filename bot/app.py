@@ -31,7 +31,7 @@ from bot.feeds import make_fetcher
 from bot.jobs import make_sender, schedule
 from bot.loopback import visible_text
 from bot.sender import Sender, utc_now
-from bot.supervisor import Health, Supervisor, Worker, describe
+from bot.supervisor import Supervisor, describe
 from handlers import admin, articles, feeds, inline, search, subscriptions
 from handlers.admin import HEALTH_KEY, SENDER_KEY
 from handlers.common import (
@@ -43,6 +43,7 @@ from handlers.common import (
     non_text,
     on_error,
 )
+from handlers.health import Health, Worker
 from handlers.texts import Lang, bot_commands, lang_of, t
 from storage.store import Store
 

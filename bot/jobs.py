@@ -18,11 +18,12 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.feeds import poll_policy
-from bot.schedule import digest_due, parse_hhmm, quiet_until
+from bot.schedule import digest_due, quiet_until
 from bot.sender import Limits, Sender
 from handlers.admin import SENDER_KEY
 from handlers.common import CLOCK_KEY, FETCHER_KEY, SETTINGS_KEY, STORE_KEY
 from handlers.render import alert_message, digest_message
+from handlers.timeparse import parse_hhmm
 from sources.poll import poll_feeds
 from storage.feeds import PollStatus
 from storage.models import Chat, Outcome

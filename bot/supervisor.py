@@ -5,41 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+
+from handlers.health import State, Worker
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-class State(StrEnum):
-    """Where a supervised worker is."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    RESTARTING = "restarting"
-    STOPPED = "stopped"
-
-
-@dataclass
-class Worker:
-    """The live state of one supervised worker, as /status shows it."""
-
-    state: State = State.STARTING
-    since: datetime | None = None
-    last_error: str | None = None
-    failed_at: datetime | None = None
-    restarts: int = 0
-
-
-@dataclass
-class Health:
-    """What the operator sees of the background work: the sender and each job's last failure."""
-
-    sender: Worker = field(default_factory=Worker)
-    jobs: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 def describe(exc: BaseException) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.supervisor import Health, State
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
+from handlers.health import Health, State
 from handlers.texts import Lang, counted, t
 
 SENDER_KEY = "sender"

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.config import Settings
 from handlers.callbacks import BadCallback
 from handlers.render import finish
 from handlers.texts import Lang, lang_of, t
@@ -28,9 +29,25 @@ FLOOD_KEY = "flood"
 INLINE_FLOOD_KEY = "inline_flood"
 
 
-def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+@runtime_checkable
+class HandlerSettings(Protocol):
+    """The settings handlers read; the application puts an object with them under SETTINGS_KEY."""
+
+    @property
+    def admin_ids(self) -> frozenset[int]: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def max_subscriptions(self) -> int: ...
+    @property
+    def watch_dir(self) -> Path: ...
+    @property
+    def allow_private_urls(self) -> bool: ...
+
+
+def settings_of(context: ContextTypes.DEFAULT_TYPE) -> HandlerSettings:
     """Return the settings the application was built with."""
-    settings: Settings = context.application.bot_data[SETTINGS_KEY]
+    settings: HandlerSettings = context.application.bot_data[SETTINGS_KEY]
     return settings
 
 

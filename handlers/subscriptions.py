@@ -9,11 +9,11 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.schedule import BadTime, parse_hhmm, parse_range, parse_zone
 from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import clock_of, lang_for, reply, settings_of, store_of
 from handlers.render import quote, result_cards
 from handlers.texts import Lang, t
+from handlers.timeparse import BadTime, parse_hhmm, parse_range, parse_zone
 from storage.lexicon import load_lexicon
 from storage.models import Chat, SubscribeResult, Subscription
 from storage.query import only_stopwords

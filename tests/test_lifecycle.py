@@ -17,9 +17,9 @@ from bot.app import build_application, running
 from bot.config import Settings
 from bot.jobs import backing_off
 from bot.loopback import LoopbackRequest, User
-from bot.supervisor import Health, State, Worker
 from handlers.admin import HEALTH_KEY, SENDER_KEY, health_lines
 from handlers.common import STORE_KEY
+from handlers.health import Health, State, Worker
 from handlers.texts import Lang
 from storage.models import PushKind
 from storage.store import Store

@@ -16,7 +16,8 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.sender import Limits, Pacer, Sender
-from bot.supervisor import State, Supervisor, Worker
+from bot.supervisor import Supervisor
+from handlers.health import State, Worker
 from storage.models import PushKind
 from storage.store import Store
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits
