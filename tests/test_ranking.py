@@ -82,6 +82,13 @@ def test_phrase_evidence_ranks_first(query: str, better: str, worse: str) -> Non
 FILLER = "وفي سياق آخر أعلنت البلدية عن افتتاح حديقة عامة جديدة في الحي الشرقي"
 
 
+def test_a_verb_finds_its_participle() -> None:
+    supported, other = _rankings(
+        "من يدعم القوات في الهجوم", ["القوات المدعومة من واشنطن بدأت الهجوم", "القوات بدأت الهجوم"]
+    )
+    assert supported.total > other.total
+
+
 def test_sentences_beyond_the_answer_cost_nothing_past_two_windows() -> None:
     answer = "قصف الطيران مستودع الذخيرة قرب الجسر"
     some = f"{answer}. " + ". ".join([FILLER] * 6)
@@ -136,6 +143,7 @@ def test_title_breaks_a_tie() -> None:
         ("why did the planes leave", "cause", ("why",)),
         ("قافلة من الرقة", None, ()),  # من inside the query is "from"
         ("مركز مراقبة", None, ()),
+        ("لم يصدر عن التنظيم أي تعليق", None, ()),  # لم negates: not "why"
         # "Which" takes its kind from the noun it asks about.
         ("لأي وكالة تحدث المصدر", "who", ("لاي",)),
         ("في أي مدينة سقطت القذائف", "place", ("اي",)),
