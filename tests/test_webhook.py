@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -270,3 +271,21 @@ async def test_feed_polls_are_counted_by_status(web: WebServer, tmp_path: Path) 
     assert value("furat_feed_polls_total", {"status": "ok"}) == 1
     assert value("furat_feed_polls_total", {"status": "error"}) == 1
     assert value("furat_feed_polls_total", {"status": "not_modified"}) == 0
+
+
+def test_sigterm_stops_a_replica_cleanly(botapi: FakeBotAPI, tmp_path: Path) -> None:
+    port = _free_port()
+    bot = BotProcess(
+        botapi,
+        tmp_path / "term.db",
+        FURAT_MODE="webhook",
+        FURAT_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        FURAT_WEBHOOK_SECRET=SECRET,
+        FURAT_LISTEN=f"127.0.0.1:{port}",
+    )
+    botapi.wait_for(lambda: botapi.calls_to("setWebhook"), timeout=WAIT)
+    bot.proc.send_signal(signal.SIGTERM)  # what systemd and container runtimes send
+    assert bot.proc.wait(timeout=WAIT) == 0, bot.output()
+    assert "Traceback" not in bot.output()
+    assert botapi.webhook["url"]  # the other replicas keep receiving
+    assert not botapi.calls_to("deleteWebhook")
