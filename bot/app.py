@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.feeds import make_fetcher
 from bot.jobs import make_sender, schedule
 from bot.loopback import visible_text
+from bot.metrics import Metrics
 from bot.sender import Sender, utc_now
 from bot.supervisor import Supervisor, describe
 from handlers import admin, articles, feeds, inline, search, subscriptions
@@ -37,6 +38,7 @@ from handlers.admin import HEALTH_KEY, SENDER_KEY
 from handlers.common import (
     CLOCK_KEY,
     FETCHER_KEY,
+    METRICS_KEY,
     SETTINGS_KEY,
     STORE_KEY,
     flood_guard,
@@ -159,6 +161,12 @@ async def track_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         )
 
 
+async def count_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Count the update for /metrics."""
+    metrics: Metrics = context.application.bot_data[METRICS_KEY]
+    metrics.count_update(update)
+
+
 async def _post_shutdown(app: Application) -> None:
     fetcher = app.bot_data.pop(FETCHER_KEY, None)
     if fetcher is not None:
@@ -198,8 +206,11 @@ def build_application(
     app = builder.build()
     app.bot_data[SETTINGS_KEY] = settings
     app.bot_data[BACKGROUND_KEY] = background
+    app.bot_data[METRICS_KEY] = Metrics()
 
-    # Group -2 sees every update first: a chat that writes is active again, even when flooding.
+    # Group -3 counts every update, flooding or not.
+    app.add_handler(TypeHandler(Update, count_update), group=-3)
+    # Group -2 sees every update too: a chat that writes is active again, even when flooding.
     app.add_handler(TypeHandler(Update, track_chat), group=-2)
     # Group -1: a flooding user's updates stop here.
     app.add_handler(TypeHandler(Update, flood_guard), group=-1)

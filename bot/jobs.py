@@ -18,10 +18,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.feeds import poll_policy
+from bot.metrics import Metrics
 from bot.schedule import digest_due, quiet_until
 from bot.sender import Limits, Sender
 from handlers.admin import SENDER_KEY
-from handlers.common import CLOCK_KEY, FETCHER_KEY, SETTINGS_KEY, STORE_KEY
+from handlers.common import CLOCK_KEY, FETCHER_KEY, METRICS_KEY, SETTINGS_KEY, STORE_KEY
 from handlers.render import alert_message, digest_message
 from handlers.timeparse import parse_hhmm
 from sources.poll import poll_feeds
@@ -100,7 +101,10 @@ async def poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     results = await poll_feeds(
         data[STORE_KEY], data[FETCHER_KEY], poll_policy(data[SETTINGS_KEY]), data[CLOCK_KEY]()
     )
+    metrics: Metrics | None = data.get(METRICS_KEY)
     for r in results:
+        if metrics is not None:
+            metrics.count_poll(r.status)
         if r.status is PollStatus.ERROR:
             log.warning("feed %s (%s): %s", r.feed, r.url, r.error)
     if any(r.new or r.updated for r in results):
@@ -167,4 +171,6 @@ def make_sender(
         settings.send_concurrency,
         settings.retry_base,
     )
-    return Sender(store, app.bot, limits, clock=app.bot_data[CLOCK_KEY])
+    return Sender(
+        store, app.bot, limits, clock=app.bot_data[CLOCK_KEY], metrics=app.bot_data.get(METRICS_KEY)
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import signal
 import socket
 import sqlite3
 import sys
@@ -12,10 +14,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram.error import InvalidToken, NetworkError
+from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES, build_application
-from bot.config import Settings
+from bot.app import ALLOWED_UPDATES, build_application, running
+from bot.config import DEFAULT_API_URL, Settings
 from bot.logs import REDACTED
+from bot.webhook import WebhookServer
 
 NO_TOKEN = """Furat needs a bot token to run.
   1. In Telegram, talk to @BotFather, send /newbot and follow the steps.
@@ -50,6 +54,45 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def webhook_problem(webhook_url: str, api_url: str) -> str | None:
+    """Return why Telegram could not deliver to this webhook URL, or None if it can."""
+    scheme = urlparse(webhook_url).scheme
+    if scheme not in ("http", "https"):
+        return f"FURAT_WEBHOOK_URL must start with https:// (or http://), not {webhook_url!r}."
+    official = urlparse(api_url).hostname == urlparse(DEFAULT_API_URL).hostname
+    if scheme == "http" and official:
+        return (
+            "Telegram accepts only https:// webhook URLs: use https:// in FURAT_WEBHOOK_URL,"
+            " or point FURAT_API_URL at a self-hosted Bot API server."
+        )
+    return None
+
+
+async def serve_webhook(app: Application, settings: Settings) -> None:
+    """Serve updates, health and metrics until SIGINT or SIGTERM; pending updates are kept."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    host, port = settings.host_port
+    async with running(app):
+        server = WebhookServer(app, urlparse(settings.webhook_url).path, settings.webhook_secret)
+        server.listen(host, port)
+        try:
+            # Listening first: Telegram delivers as soon as the webhook is set. Every replica
+            # sets the same webhook; none drops what the others have not handled yet.
+            await app.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+            logging.getLogger(__name__).info("webhook server listening on %s:%d", host, port)
+            await stop.wait()
+        finally:
+            await server.stop()
+
+
 def database_problem(path: Path) -> str | None:
     """Return why the database file cannot be opened, or None if it can."""
     try:
@@ -69,6 +112,10 @@ def run_bot(settings: Settings) -> int:
         if not (settings.webhook_url and settings.webhook_secret):
             print("Webhook mode needs FURAT_WEBHOOK_URL and FURAT_WEBHOOK_SECRET.", file=sys.stderr)
             return 2
+        refused = webhook_problem(settings.webhook_url, settings.api_url)
+        if refused:
+            print(refused, file=sys.stderr)
+            return 2
         # Checked before anything is registered: Telegram must not be told about a webhook
         # this process cannot serve.
         host, port = settings.host_port
@@ -85,15 +132,7 @@ def run_bot(settings: Settings) -> int:
     logging.getLogger("telegram.ext").addFilter(_QuietAbort())
     try:
         if settings.mode == "webhook":
-            host, port = settings.host_port
-            app.run_webhook(
-                listen=host,
-                port=port,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            asyncio.run(serve_webhook(app, settings))
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:

@@ -20,6 +20,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.metrics import Metrics
 from storage.models import Push, PushStatus
 from storage.store import Store
 
@@ -100,8 +101,10 @@ class Sender:
         limits: Limits,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store, self.bot, self.limits, self.clock = store, bot, limits, clock
+        self.metrics = metrics
         self.pacer = Pacer(limits)
         self.rng = rng or random.Random()
         self.wakeup = asyncio.Event()
@@ -243,29 +246,32 @@ class Sender:
             await self._again(push, timedelta(seconds=wait), f"retry after {wait:g}s")
         except Forbidden as exc:
             await self.store.set_active(push.chat_id, False)
-            await self.store.finish_push(push.id, PushStatus.FAILED, self.clock(), str(exc))
+            await self._finish(push, PushStatus.FAILED, str(exc))
         except ChatMigrated as exc:
             await self.store.migrate_chat(push.chat_id, exc.new_chat_id)
             await self._again(push, timedelta(0), f"migrated to {exc.new_chat_id}")
         except BadRequest as exc:
             log.warning("push %s refused: %s", push.key, exc)
-            await self.store.finish_push(push.id, PushStatus.FAILED, self.clock(), str(exc))
+            await self._finish(push, PushStatus.FAILED, str(exc))
         except Exception as exc:  # timeouts, network errors, 5xx; and anything unforeseen
             if not isinstance(exc, TelegramError | OSError):
                 log.exception("push %s failed unexpectedly", push.key)
             if push.attempts >= self.limits.max_attempts:
-                await self.store.finish_push(
-                    push.id,
-                    PushStatus.FAILED,
-                    self.clock(),
-                    f"gave up after {push.attempts} attempts: {exc}",
+                await self._finish(
+                    push, PushStatus.FAILED, f"gave up after {push.attempts} attempts: {exc}"
                 )
             else:
                 await self._again(
                     push, backoff(push.attempts, self.rng, self.limits.retry_base), str(exc)
                 )
         else:
-            await self.store.finish_push(push.id, PushStatus.SENT, self.clock())
+            await self._finish(push, PushStatus.SENT)
+
+    async def _finish(self, push: Push, status: PushStatus, error: str | None = None) -> None:
+        """Record a push's last outcome, and count it once it is written."""
+        await self.store.finish_push(push.id, status, self.clock(), error)
+        if self.metrics is not None:
+            self.metrics.count_push(status)
 
     async def _again(self, push: Push, wait: timedelta, reason: str) -> None:
         now = self.clock()

@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from handlers.callbacks import BadCallback
 from handlers.render import finish
 from handlers.texts import Lang, lang_of, t
+from storage.models import SearchHit
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ CLOCK_KEY = "clock"
 FETCHER_KEY = "fetcher"
 FLOOD_KEY = "flood"
 INLINE_FLOOD_KEY = "inline_flood"
+METRICS_KEY = "metrics"
+
+
+class SearchMetrics(Protocol):
+    """Where handlers report search latency (the bot keeps its metrics in bot_data)."""
+
+    def observe_search(self, seconds: float) -> None:
+        """Record how long one search took."""
 
 
 @runtime_checkable
@@ -70,6 +79,19 @@ def store_of(context: ContextTypes.DEFAULT_TYPE) -> Store:
     """Return the store the application opened in post_init."""
     store: Store = context.application.bot_data[STORE_KEY]
     return store
+
+
+async def timed_search(
+    context: ContextTypes.DEFAULT_TYPE, query: str, limit: int, offset: int = 0
+) -> list[SearchHit]:
+    """Search the store, reporting the time it took to the application's metrics."""
+    started = time.perf_counter()
+    try:
+        return await store_of(context).search(query, limit=limit, offset=offset)
+    finally:
+        metrics: SearchMetrics | None = context.application.bot_data.get(METRICS_KEY)
+        if metrics is not None:
+            metrics.observe_search(time.perf_counter() - started)
 
 
 def lang_for(update: Update, query: str = "") -> Lang:

@@ -9,7 +9,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPrev
 from telegram.ext import ContextTypes
 
 from handlers.articles import deep_link
-from handlers.common import lang_for, store_of
+from handlers.common import lang_for, store_of, timed_search
 from handlers.render import also_in, date_label, finish, link_url, utf16_len
 from handlers.texts import Lang, t
 
@@ -71,7 +71,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     username = context.bot.username
     results = []
     if text:
-        for hit in await store.search(text, limit=RESULTS_PER_PAGE, offset=offset):
+        for hit in await timed_search(context, text, RESULTS_PER_PAGE, offset):
             passage = html.escape(_shorten(hit.passage, MESSAGE_BUDGET))
             if line := also_in(hit, lang):
                 passage += f"\n{line}"

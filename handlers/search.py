@@ -8,7 +8,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.ext import ContextTypes
 
 from handlers.callbacks import Action, BadCallback, Callback, decode
-from handlers.common import lang_for, reply, store_of
+from handlers.common import lang_for, reply, store_of, timed_search
 from handlers.render import copies_message, finish, quote, result_cards
 from handlers.texts import Lang, counted, joined, t
 from storage.analysis import tokens
@@ -69,10 +69,11 @@ def _keyboard(
 
 
 async def results_page(
-    store: Store, query: str, page: int, lang: Lang
+    context: ContextTypes.DEFAULT_TYPE, query: str, page: int, lang: Lang
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Render one page of results for a query: the message text and its buttons."""
-    hits = await store.search(query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
+    store = store_of(context)
+    hits = await timed_search(context, query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
     more, hits = len(hits) > PAGE_SIZE, hits[:PAGE_SIZE]
     if not hits:
         return await no_results(store, query, lang), None
@@ -110,7 +111,7 @@ async def search_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if only_stopwords(query, load_lexicon()):
         await reply(update, t(lang, "stopwords_only", query=quote(query)), lang)
         return
-    text, markup = await results_page(store_of(context), query, 0, lang)
+    text, markup = await results_page(context, query, 0, lang)
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -131,7 +132,7 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """Show another page of results in the same message."""
     query_cb, callback, query = await _recalled(update, context)
     lang = lang_for(update, query)
-    text, markup = await results_page(store_of(context), query, callback.b, lang)
+    text, markup = await results_page(context, query, callback.b, lang)
     await query_cb.answer()
     await query_cb.edit_message_text(text, reply_markup=markup)
 
@@ -139,7 +140,7 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def copies_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the near-copies folded into one result, each with its article button."""
     query_cb, callback, query = await _recalled(update, context)
-    hits = await store_of(context).search(query, limit=1, offset=callback.b)
+    hits = await timed_search(context, query, limit=1, offset=callback.b)
     if not hits or not hits[0].copies:  # the archive changed since the results were shown
         raise BadCallback(query_cb.data)
     lang = lang_for(update, query)

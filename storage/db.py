@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import aiosqlite
 
@@ -71,6 +72,17 @@ async def _connect(path: str, busy_ms: int) -> aiosqlite.Connection:
         await conn.close()  # its thread would keep the process alive
         raise
     return conn
+
+
+def _migration_files() -> list[tuple[int, Traversable]]:
+    """Return each migration script with its version number."""
+    folder = resources.files("storage").joinpath("migrations")
+    return [(int(m.group(1)), f) for f in folder.iterdir() if (m := _MIGRATION_RE.match(f.name))]
+
+
+def latest_migration() -> int:
+    """Return the version of the newest migration this code ships."""
+    return max(version for version, _ in _migration_files())
 
 
 class Database:
@@ -155,17 +167,21 @@ class Database:
         rows = await self.read().execute_fetchall("SELECT max(version) FROM schema_migrations")
         return int(next(iter(rows))[0] or 0)
 
+    async def ready(self) -> bool:
+        """Tell whether a reader answers and the schema is at the latest migration."""
+        try:
+            return await self.schema_version() == latest_migration()
+        except (sqlite3.Error, ValueError):  # aiosqlite raises ValueError once closed
+            return False
+
     async def _migrate(self, upto: int | None) -> None:
         """Apply each migration not yet recorded, in one transaction with its record.
 
         The record is read inside the migration's transaction: two processes opening a new
         file at once take turns, and the second finds the work done.
         """
-        folder = resources.files("storage").joinpath("migrations")
         scripts = sorted(
-            (int(m.group(1)), f.name, f.read_text(encoding="utf-8"))
-            for f in folder.iterdir()
-            if (m := _MIGRATION_RE.match(f.name))
+            (version, f.name, f.read_text(encoding="utf-8")) for version, f in _migration_files()
         )
         async with self.transaction() as conn:
             await conn.execute(
@@ -202,3 +218,7 @@ class Connected:
     def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         """Return the one write transaction (lock held, retried while the file is busy)."""
         return self._db.transaction()
+
+    async def ready(self) -> bool:
+        """Tell whether the database answers and its schema is the latest (for /readyz)."""
+        return await self._db.ready()

@@ -143,6 +143,13 @@ class OutboxStore(Connected):
         assert row is not None
         return QueueStatus(*row)
 
+    async def outbox_counts(self) -> dict[str, int]:
+        """Return the number of outbox rows in each state, every state present."""
+        rows = await self._read.execute_fetchall(
+            "SELECT status, count(*) FROM outbox GROUP BY status"
+        )
+        return {status.value: 0 for status in PushStatus} | {str(r[0]): int(r[1]) for r in rows}
+
     async def sent_pushes(self) -> AsyncIterator[tuple[str, int, str]]:
         """Yield (key, chat, status) of every outbox row, for tests and audits."""
         async with self._read.execute(
