@@ -317,7 +317,7 @@ async def test_reprints_crowding_the_candidates_do_not_hide_other_stories(
     # prefers it, so its copies alone would fill the first candidates read.
     reprint = "مستودع الذخيرة: قصف الطيران مستودع الذخيرة وقصف الطيران مستودع الذخيرة"
     other = (
-        "وقال الأهالي إن الطائرات حلقت طويلا فوق الأحياء الشرقية قبل أن يقصف الطيران مستودع"
+        "وقال الأهالي إن الطائرات حلقت طويلا فوق الأحياء الشرقية ثم قصف الطيران مستودع"
         " الذخيرة الرئيسي قرب الجسر القديم، وسط حالة من الهلع بين السكان والنازحين."
     )
     articles = {
