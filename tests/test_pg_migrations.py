@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from storage.analysis import light_stem, tokens
-from storage.pg import available, connect, migrate, missing
+from storage.pg import Migration, available, connect, migrate, missing
 from storage.pg.migrate import LOCK_KEY
 from storage.pg.terms import passage_terms, phrase_query, term_query
 from tests.conftest import ROOT
@@ -88,6 +88,28 @@ async def test_running_the_migrations_twice_changes_nothing(pool: asyncpg.Pool) 
     assert again.applied == ()
     assert again.version == VERSIONS[-1]
     assert await _schema(pool) == before
+
+
+async def test_a_failing_migration_leaves_nothing_and_runs_again_next_time(
+    pool: asyncpg.Pool,
+) -> None:
+    await migrate(pool)
+    good = Migration(900, "notes", "CREATE TABLE notes (id integer PRIMARY KEY);")
+    bad = Migration(901, "broken", "CREATE TABLE half (id integer); SELECT no_such_column;")
+    fixed = Migration(901, "broken", "CREATE TABLE half (id integer);")
+
+    with pytest.raises(asyncpg.UndefinedColumnError):
+        await migrate(pool, [*available(), good, bad])
+    kept = await pool.fetchval(
+        "SELECT to_regclass('half') IS NULL AND to_regclass('notes') IS NOT NULL"
+    )
+    versions = [r["version"] for r in await pool.fetch("SELECT version FROM schema_migrations")]
+    run = await migrate(pool, [*available(), good, fixed])
+
+    assert kept
+    assert sorted(versions) == [*VERSIONS, 900]
+    assert run.applied == (901,)
+    assert run.version == 901
 
 
 def test_the_migrations_ship_with_the_package(tmp_path: Path) -> None:

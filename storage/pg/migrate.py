@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -53,11 +54,13 @@ async def _applied(conn: asyncpg.Connection) -> set[int]:
     return {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
 
 
-async def migrate(pool: asyncpg.Pool) -> MigrationRun:
-    """Apply the migrations this database lacks, each in a transaction with its record."""
+async def migrate(
+    pool: asyncpg.Pool, migrations: Sequence[Migration] | None = None
+) -> MigrationRun:
+    """Apply the migrations (default: those shipped) this database lacks, each with its record."""
     applied: list[int] = []
     async with pool.acquire() as conn:
-        for mig in available():
+        for mig in available() if migrations is None else migrations:
             async with conn.transaction():
                 # Held to the end of the transaction: a replica waiting here sees the record
                 # another wrote before it, and skips the migration.
