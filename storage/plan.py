@@ -55,12 +55,6 @@ class Alternative:
         """Return how much a match of this alternative counts."""
         return WEIGHTS[self.kind]
 
-    def fts(self) -> str:
-        """Return this alternative as a safe FTS5 column-filtered phrase."""
-        # Tokens hold only letters and digits; doubling quotes keeps that a guarantee.
-        body = " ".join(t.replace('"', '""') for t in self.phrase)
-        return f'{self.column.value} : "{body}"'
-
 
 @dataclass(frozen=True)
 class Concept:
@@ -69,6 +63,10 @@ class Concept:
     label: str
     alternatives: tuple[Alternative, ...]
     words: Phrase = ()  # the query's tokens it stands for, as typed after normalisation
+
+
+# What to fetch, whatever the index: passages holding, for every group, one of its alternatives.
+Match = tuple[tuple[Alternative, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -85,29 +83,30 @@ class Plan:
         """Tell whether nothing searchable is left."""
         return not self.concepts
 
-    def fts_expression(self, concepts: tuple[Concept, ...] | None = None) -> str:
-        """Return an FTS5 MATCH expression that ORs every alternative (of some concepts)."""
-        chosen = self.concepts if concepts is None else concepts
-        return " OR ".join(dict.fromkeys(a.fts() for c in chosen for a in c.alternatives))
+    @staticmethod
+    def any_of(concepts: tuple[Concept, ...]) -> Match:
+        """Return the passages holding any alternative of these concepts."""
+        return (tuple(dict.fromkeys(a for c in concepts for a in c.alternatives)),)
 
-    def all_expression(self, concepts: tuple[Concept, ...] | None = None) -> str:
-        """Return an FTS5 MATCH expression that needs every concept (any alternative)."""
-        chosen = self.concepts if concepts is None else concepts
-        return " AND ".join(f"({self.fts_expression((c,))})" for c in chosen)
+    @staticmethod
+    def all_of(concepts: tuple[Concept, ...]) -> Match:
+        """Return the passages holding every one of these concepts (any alternative)."""
+        return tuple(tuple(dict.fromkeys(c.alternatives)) for c in concepts)
 
-    def match_expression(self, concepts: tuple[Concept, ...], whole: bool = False) -> str:
-        """Return a lean FTS5 MATCH expression for the passages holding every concept.
+    @staticmethod
+    def lean(concepts: tuple[Concept, ...], whole: bool = False) -> Match:
+        """Return all_of with only the alternatives that add passages.
 
         With whole, a phrase concept counts only whole, not by its single words. An
         alternative holding another of its concept matches no passage that the other
-        misses: leaving it out spares FTS5 reading its positions.
+        misses: leaving it out spares the index reading its positions.
         """
-        parts = []
+        groups = []
         for concept in concepts:
             alts = [a for a in concept.alternatives if not (whole and a.kind is Kind.PART)]
-            kept = [a for a in alts if not any(_inside(b, a) for b in alts)]
-            parts.append("(" + " OR ".join(dict.fromkeys(a.fts() for a in kept)) + ")")
-        return " AND ".join(parts)
+            kept = (a for a in alts if not any(_inside(b, a) for b in alts))
+            groups.append(tuple(dict.fromkeys(kept)))
+        return tuple(groups)
 
     def terms(self) -> set[str]:
         """Return every token that the plan may match, for highlighting."""

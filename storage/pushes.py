@@ -34,6 +34,7 @@ from storage.models import (
 )
 from storage.nearcopy import NEAR, fold, resemblance, shingled, unpack
 from storage.query import Stemmer, plan_query
+from storage.search_sqlite import expression
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
@@ -375,7 +376,7 @@ class PushStore(Connected):
             " ORDER BY rowid DESC LIMIT ?) f"
             " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
             " ORDER BY p.id DESC",
-            (plan.all_expression(), scan),
+            (expression(plan.all_of(plan.concepts)), scan),
         )
         matching = [
             row

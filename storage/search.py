@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -18,9 +19,10 @@ from storage.db import Connected
 from storage.lexicon import load_lexicon
 from storage.models import Copy, SearchHit
 from storage.nearcopy import Shingled, fold, shingled, stories
-from storage.plan import Alternative, Column, Concept, Kind, Plan
+from storage.plan import Alternative, Column, Concept, Kind, Match, Plan
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
 from storage.ranking import Ranking, Scorer
+from storage.search_sqlite import SqliteSearchRows
 from storage.snippets import mark, matched_spans
 from storage.vocabulary import Vocabulary
 
@@ -111,7 +113,7 @@ def _stories(
 
 
 def _build_vocabulary(
-    terms: Iterable[aiosqlite.Row], totals: dict[str, int], prepare: bool
+    terms: Iterable[Sequence[Any]], totals: dict[str, int], prepare: bool
 ) -> Vocabulary:
     """Return the vocabulary of the term counts, with its lookup indexes if asked."""
     vocab = Vocabulary()
@@ -125,6 +127,20 @@ def _build_vocabulary(
     return vocab
 
 
+class SearchRows(Protocol):
+    """What a backend answers the search pipeline: the only part of search that speaks SQL."""
+
+    async def doc_version(self) -> str: ...
+    async def vocabulary(self) -> tuple[Iterable[Sequence[Any]], dict[str, int]]: ...
+    async def text_holding(self, alt: Alternative) -> str | None: ...
+    async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]: ...
+    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[Any]: ...
+    async def followers(self, ids: list[int]) -> list[Any]: ...
+    async def texts(self, ids: list[int]) -> dict[int, str]: ...
+    async def hits(self, ids: list[int]) -> dict[int, Any]: ...
+    async def documents_of(self, ids: list[int]) -> dict[int, Copy]: ...
+
+
 class SearchStore(Connected):
     """The search side of the Store: its vocabulary, plans and the ranking pipeline."""
 
@@ -132,6 +148,7 @@ class SearchStore(Connected):
 
     def _start_search(self) -> None:
         """Set up what searches share: the vocabulary, kept plans and the turns they take."""
+        self._rows: SearchRows = SqliteSearchRows(self._db.read)
         self._vocab: Vocabulary | None = None
         self._vocab_lock = asyncio.Lock()
         self._vocab_version: str | None = None
@@ -156,17 +173,12 @@ class SearchStore(Connected):
 
     async def _original_word(self, term: str) -> str | None:
         """Return the word as an article spells it (hamza, ta marbuta) for an indexed term."""
-        async with self._read.execute(
-            "SELECT p.text FROM passages_fts f JOIN passages p ON p.id = f.rowid"
-            " WHERE passages_fts MATCH ? LIMIT 1",
-            (Alternative(Column.SURFACE, (term,), Kind.SURFACE).fts(),),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        text = await self._rows.text_holding(Alternative(Column.SURFACE, (term,), Kind.SURFACE))
+        if text is None:
             return None
-        for start, end, toks in word_spans(row[0]):
+        for start, end, toks in word_spans(text):
             if term in toks:
-                return str(row[0][start:end])
+                return text[start:end]
         return None
 
     async def known_entities(self, limit: int = 6) -> list[str]:
@@ -182,10 +194,7 @@ class SearchStore(Connected):
     async def _vocabulary(self) -> Vocabulary:
         # Triggers count every change of documents (migration 8): outbox and chat writes,
         # which are far more frequent, do not make searches reload the vocabulary.
-        rows = await self._read.execute_fetchall(
-            "SELECT value FROM state WHERE key = 'doc_version'"
-        )
-        version = str(next(iter(rows))[0]) if rows else "0"
+        version = await self._rows.doc_version()
         # While a newer vocabulary loads, searches go on with the one they have.
         if self._vocab is not None and (
             version == self._vocab_version or self._vocab_lock.locked()
@@ -214,13 +223,7 @@ class SearchStore(Connected):
         gc.freeze()
 
     async def _load_vocabulary(self) -> Vocabulary:
-        terms = await self._read.execute_fetchall("SELECT col, term, df FROM terms")
-        totals = {
-            key: int(value)
-            for key, value in await self._read.execute_fetchall(
-                "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
-            )
-        }
+        terms, totals = await self._rows.vocabulary()
         # Hundreds of thousands of terms and their lookup indexes: built off the event loop.
         return await asyncio.to_thread(_build_vocabulary, terms, totals, self._prepare_vocab)
 
@@ -251,29 +254,8 @@ class SearchStore(Connected):
         words = [t for t in dict.fromkeys(tokens(query)) if t not in stopwords][:MAX_CONCEPTS]
         if not words:
             return []
-        # Quoted phrases: no input reaches FTS5 syntax.
-        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-        rows = await self._read.execute_fetchall(
-            "SELECT (SELECT id FROM passages WHERE document_id = t.id ORDER BY ordinal LIMIT 1)"
-            " FROM (SELECT rowid AS id, rank FROM titles_fts WHERE titles_fts MATCH ?"
-            " ORDER BY rank LIMIT ? OFFSET ?) t ORDER BY t.rank",
-            (expression, limit, offset),
-        )
-        return await self._hits([(0.0, row[0]) for row in rows if row[0]], set(words))
-
-    async def _fetch(self, expression: str, by_rank: bool, limit: int) -> list[aiosqlite.Row]:
-        # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
-        # would read every matching passage.
-        order = "bm25(passages_fts, 1.0, 0.7)" if by_rank else "rowid DESC"
-        # One round trip to the connection's thread (execute + fetchall + close would be three).
-        rows = await self._read.execute_fetchall(
-            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
-            f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
-            f" ORDER BY {order} LIMIT ?) f"
-            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
-            (expression, limit),
-        )
-        return list(rows)
+        ids = await self._rows.by_title(words, limit, offset)
+        return await self._hits([(0.0, i) for i in ids], set(words))
 
     async def _candidates(
         self, plan: Plan, vocab: Vocabulary, depth: int = CANDIDATES
@@ -312,13 +294,13 @@ class SearchStore(Connected):
             rare.append(concept)
         if not rare:
             # Intersecting more than two common concepts costs more than it narrows.
-            expression = plan.match_expression(tuple(live[:2]))
-            return _unique(rows + await self._fetch(expression, False, depth))
+            lean = plan.lean(tuple(live[:2]))
+            return _unique(rows + await self._rows.candidates(lean, False, depth))
         if len(rare) > 1:
-            found = await self._fetch(plan.all_expression(tuple(rare)), True, depth)
+            found = await self._rows.candidates(plan.all_of(tuple(rare)), True, depth)
             rows = _unique(rows + found)
         if len(rows) < depth * ENOUGH_SHARE:
-            found = await self._fetch(plan.fts_expression(tuple(rare)), True, depth)
+            found = await self._rows.candidates(plan.any_of(tuple(rare)), True, depth)
             rows = _unique(rows + found)
         return rows
 
@@ -328,15 +310,15 @@ class SearchStore(Connected):
         """Fetch passages holding every concept but the commonest; tell if they suffice."""
         biggest = {c: max(vocab.postings(a.column, a.phrase) for a in c.alternatives) for c in live}
         useful = tuple(c for c in live if biggest[c] <= vocab.passages * COMMON_SHARE)
-        tiers = []
+        tiers: list[Match] = []
         if len(useful) > 1 or any(a.kind is Kind.PART for c in useful for a in c.alternatives):
-            tiers.append(plan.match_expression(useful, whole=True))
+            tiers.append(plan.lean(useful, whole=True))
         if len(useful) > 1:
-            tiers.append(plan.match_expression(useful))
+            tiers.append(plan.lean(useful))
         rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
         rows: list[aiosqlite.Row] = []
-        for expression in dict.fromkeys(tiers):
-            found = await self._fetch(expression, rank, depth)
+        for match in dict.fromkeys(tiers):
+            found = await self._rows.candidates(match, rank, depth)
             rows = _unique(rows + found)
             if len(rows) >= depth * ENOUGH_SHARE and (rank or len(found) < depth):
                 return rows, True
@@ -371,24 +353,12 @@ class SearchStore(Connected):
             return ranked
         # The answer often follows the passage that states what was asked: the passages after
         # the best few are scored with the one before them as their context.
-        followers = await self._followers([row["id"] for _, row in ranked[:FOLLOWED]])
+        followers = await self._rows.followers([row["id"] for _, row in ranked[:FOLLOWED]])
         best = {row["id"]: (ranking, row) for ranking, row in ranked}
         for ranking, row in _score(scorer, followers, await self._names(scorer, followers)):
             if row["id"] not in best or ranking < best[row["id"]][0]:
                 best[row["id"]] = (ranking, row)
         return sorted(best.values(), key=_evidence)
-
-    async def _followers(self, ids: list[int]) -> list[aiosqlite.Row]:
-        """Fetch the passage after each of these, with that one's text as its context."""
-        rows = await self._read.execute_fetchall(
-            "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
-            " p.stem AS context_stem FROM passages p"
-            " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
-            " JOIN documents d ON d.id = n.document_id"
-            f" WHERE p.id IN ({','.join('?' * len(ids))})",
-            ids,
-        )
-        return list(rows)
 
     async def _names(
         self, scorer: Scorer, rows: list[aiosqlite.Row]
@@ -397,10 +367,8 @@ class SearchStore(Connected):
         ids = [row["id"] for row in rows if _LATIN_RE.search(row["surface"])]
         if not (scorer.wants_names and ids):
             return {}
-        found = await self._read.execute_fetchall(
-            f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids
-        )
-        return {row[0]: capitalised(row[1], scorer.unnamed) for row in found}
+        texts = await self._rows.texts(ids)
+        return {i: capitalised(text, scorer.unnamed) for i, text in texts.items()}
 
     async def _hits(
         self,
@@ -411,15 +379,9 @@ class SearchStore(Connected):
         """Read the passages and documents of the final results and mark their snippets."""
         if not chosen:
             return []
-        found = await self._read.execute_fetchall(
-            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
-            " FROM passages p"
-            " JOIN documents d ON d.id = p.document_id"
-            f" WHERE p.id IN ({','.join('?' * len(chosen))})",
-            [row_id for _, row_id in chosen],
-        )
-        rows = {row[0]: row for row in found}
-        folded = await self._copies(copies or {})
+        rows = await self._rows.hits([row_id for _, row_id in chosen])
+        copied = [c for cs in (copies or {}).values() for c in cs]
+        folded = await self._rows.documents_of(copied) if copied else {}
         hits = []
         for value, row_id in chosen:
             _, text, ordinal, doc_id, key, title, outlet, url, published = rows[row_id]
@@ -444,16 +406,3 @@ class SearchStore(Connected):
                 )
             )
         return hits
-
-    async def _copies(self, copies: dict[int, list[int]]) -> dict[int, Copy]:
-        """Return the documents of the folded passages, by passage id."""
-        ids = [c for cs in copies.values() for c in cs]
-        if not ids:
-            return {}
-        found = await self._read.execute_fetchall(
-            "SELECT p.id, d.id, d.key, d.title, d.outlet FROM passages p"
-            " JOIN documents d ON d.id = p.document_id"
-            f" WHERE p.id IN ({','.join('?' * len(ids))})",
-            ids,
-        )
-        return {row[0]: Copy(*row[1:]) for row in found}

@@ -9,6 +9,7 @@ import pytest
 from storage.lexicon import load_lexicon
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.query import derived_stems, plan_query
+from storage.search_sqlite import expression
 from storage.store import Store
 from storage.translit import arabic_keys, latin_key, skeleton
 from storage.vocabulary import Vocabulary, within_one_edit
@@ -237,7 +238,7 @@ WORD = Concept("قصف", (Alternative(S, ("قصف",), Kind.SURFACE), Alternative
         ),
     ],
 )
-def test_match_expression_keeps_only_what_adds_passages(
+def test_lean_match_keeps_only_what_adds_passages(
     concepts: tuple[Concept, ...], whole: bool, expected: str
 ) -> None:
-    assert Plan(concepts).match_expression(concepts, whole) == expected
+    assert expression(Plan.lean(concepts, whole)) == expected

@@ -1,0 +1,137 @@
+"""The SQLite side of search: every query the search pipeline runs, over FTS5.
+
+The pipeline (storage/search.py) decides what to fetch; this module knows how to ask SQLite
+for it. A second backend answers the same methods (`storage.search.SearchRows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from storage.models import Copy
+from storage.plan import Alternative, Match
+
+Reader = Callable[[], aiosqlite.Connection]
+
+
+def phrase(alt: Alternative) -> str:
+    """Return an alternative as a safe FTS5 column-filtered phrase."""
+    # Tokens hold only letters and digits; doubling quotes keeps that a guarantee.
+    body = " ".join(t.replace('"', '""') for t in alt.phrase)
+    return f'{alt.column.value} : "{body}"'
+
+
+def expression(match: Match) -> str:
+    """Return an FTS5 MATCH expression: every group, each by any of its alternatives."""
+    return " AND ".join(
+        "(" + " OR ".join(dict.fromkeys(phrase(a) for a in group)) + ")" for group in match
+    )
+
+
+def _marks(ids: Sequence[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+class SqliteSearchRows:
+    """Fetch what a search needs from the SQLite archive."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+
+    async def doc_version(self) -> str:
+        """Return the counter of document changes (triggers bump it; migration 8)."""
+        rows = await self._read().execute_fetchall(
+            "SELECT value FROM state WHERE key = 'doc_version'"
+        )
+        return str(next(iter(rows))[0]) if rows else "0"
+
+    async def vocabulary(self) -> tuple[Iterable[Sequence[Any]], dict[str, int]]:
+        """Return (column, term, passage count) rows, and the totals bm25 needs."""
+        read = self._read()
+        # Hundreds of thousands of rows: the caller reads them off the event loop.
+        terms = await read.execute_fetchall("SELECT col, term, df FROM terms")
+        totals = {
+            key: int(value)
+            for key, value in await read.execute_fetchall(
+                "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
+            )
+        }
+        return terms, totals
+
+    async def text_holding(self, alt: Alternative) -> str | None:
+        """Return the text of one passage holding an alternative."""
+        rows = await self._read().execute_fetchall(
+            "SELECT p.text FROM passages_fts f JOIN passages p ON p.id = f.rowid"
+            " WHERE passages_fts MATCH ? LIMIT 1",
+            (phrase(alt),),
+        )
+        return next((str(row[0]) for row in rows), None)
+
+    async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]:
+        """Return the first passage of each document whose headline holds every word."""
+        # Quoted phrases: no input reaches FTS5 syntax.
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        rows = await self._read().execute_fetchall(
+            "SELECT (SELECT id FROM passages WHERE document_id = t.id ORDER BY ordinal LIMIT 1)"
+            " FROM (SELECT rowid AS id, rank FROM titles_fts WHERE titles_fts MATCH ?"
+            " ORDER BY rank LIMIT ? OFFSET ?) t ORDER BY t.rank",
+            (match, limit, offset),
+        )
+        return [row[0] for row in rows if row[0]]
+
+    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[aiosqlite.Row]:
+        """Return passages matching, best by bm25 (or newest first), with their analysed text."""
+        # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
+        # would read every matching passage.
+        order = "bm25(passages_fts, 1.0, 0.7)" if ranked else "rowid DESC"
+        # One round trip to the connection's thread (execute + fetchall + close would be three).
+        rows = await self._read().execute_fetchall(
+            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+            f" ORDER BY {order} LIMIT ?) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
+            (expression(match), limit),
+        )
+        return list(rows)
+
+    async def followers(self, ids: list[int]) -> list[aiosqlite.Row]:
+        """Return the passage after each of these, with that one's text as its context."""
+        rows = await self._read().execute_fetchall(
+            "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+            " p.stem AS context_stem FROM passages p"
+            " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
+            " JOIN documents d ON d.id = n.document_id"
+            f" WHERE p.id IN ({_marks(ids)})",
+            ids,
+        )
+        return list(rows)
+
+    async def texts(self, ids: list[int]) -> dict[int, str]:
+        """Return the original text of these passages."""
+        rows = await self._read().execute_fetchall(
+            f"SELECT id, text FROM passages WHERE id IN ({_marks(ids)})", ids
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def hits(self, ids: list[int]) -> dict[int, aiosqlite.Row]:
+        """Return the passages and documents of the results shown, by passage id."""
+        rows = await self._read().execute_fetchall(
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
+            " FROM passages p JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({_marks(ids)})",
+            ids,
+        )
+        return {row[0]: row for row in rows}
+
+    async def documents_of(self, ids: list[int]) -> dict[int, Copy]:
+        """Return the document of each of these passages, by passage id."""
+        rows = await self._read().execute_fetchall(
+            "SELECT p.id, d.id, d.key, d.title, d.outlet FROM passages p"
+            " JOIN documents d ON d.id = p.document_id"
+            f" WHERE p.id IN ({_marks(ids)})",
+            ids,
+        )
+        return {row[0]: Copy(*row[1:]) for row in rows}
