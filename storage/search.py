@@ -22,7 +22,6 @@ from storage.nearcopy import Shingled, fold, shingled, stories
 from storage.plan import Alternative, Column, Concept, Kind, Match, Plan
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
 from storage.ranking import Ranking, Scorer
-from storage.search_sqlite import SqliteSearchRows
 from storage.snippets import mark, matched_spans
 from storage.vocabulary import Vocabulary
 
@@ -146,9 +145,10 @@ class SearchStore(Connected):
 
     _stem: Stemmer
 
-    def _start_search(self) -> None:
-        """Set up what searches share: the vocabulary, kept plans and the turns they take."""
-        self._rows: SearchRows = SqliteSearchRows(self._db.read)
+    def _start_search(self, rows: SearchRows) -> None:
+        """Set up what searches share: the backend's rows, the vocabulary, kept plans and the
+        turns they take."""
+        self._rows = rows
         self._vocab: Vocabulary | None = None
         self._vocab_lock = asyncio.Lock()
         self._vocab_version: str | None = None

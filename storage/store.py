@@ -20,6 +20,7 @@ from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import Stemmer
 from storage.search import SearchStore
+from storage.search_sqlite import SqliteSearchRows
 from storage.timestamps import iso
 
 
@@ -36,7 +37,7 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
         self._stem = stemmer
         self.path = path
         self._known_active: set[int] = set()
-        self._start_search()
+        self._start_search(SqliteSearchRows(db.read))
         self._match_lock = asyncio.Lock()
 
     @classmethod

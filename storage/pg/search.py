@@ -1,0 +1,130 @@
+"""The PostgreSQL side of search: the pipeline's queries over the GIN index of passage terms.
+
+It answers the same `storage.search.SearchRows` protocol as SQLite's FTS5 side; analysis,
+planning, scoring and folding are the same code on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from storage.analysis import light_stem
+from storage.models import Copy
+from storage.pg.terms import phrase_query, quote
+from storage.plan import Alternative, Match
+from storage.query import Stemmer
+from storage.search import SearchStore
+
+
+def tsquery(match: Match) -> str:
+    """Return the tsquery literal of a match: every group, each by any of its alternatives."""
+    return " & ".join(
+        "(" + " | ".join(dict.fromkeys(_phrase(a) for a in group)) + ")" for group in match
+    )
+
+
+def _phrase(alt: Alternative) -> str:
+    return f"({phrase_query(alt.phrase, alt.column.value)})"
+
+
+class PgSearchRows:
+    """Fetch what a search needs from the PostgreSQL archive."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def doc_version(self) -> str:
+        """Return the counter of document changes (a trigger bumps it)."""
+        value = await self._pool.fetchval("SELECT value FROM state WHERE key = 'doc_version'")
+        return str(value or "0")
+
+    async def vocabulary(self) -> tuple[Iterable[Sequence[Any]], dict[str, int]]:
+        """Return (column, term, passage count) rows, and the totals bm25 needs."""
+        terms = await self._pool.fetch("SELECT col, term, df FROM terms")
+        rows = await self._pool.fetch(
+            "SELECT key, value FROM state WHERE key IN ('passages', 'surface_tokens')"
+        )
+        return terms, {row["key"]: int(row["value"]) for row in rows}
+
+    async def text_holding(self, alt: Alternative) -> str | None:
+        """Return the text of one passage holding an alternative."""
+        value = await self._pool.fetchval(
+            "SELECT text FROM passages WHERE terms @@ $1::tsquery LIMIT 1", tsquery(((alt,),))
+        )
+        return None if value is None else str(value)
+
+    async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]:
+        """Return the first passage of each document whose headline holds every word."""
+        rows = await self._pool.fetch(
+            "SELECT (SELECT id FROM passages WHERE document_id = d.id ORDER BY ordinal LIMIT 1)"
+            " AS id FROM documents d"
+            " WHERE array_to_tsvector(string_to_array(d.title_terms, ' ')) @@ $1::tsquery"
+            " ORDER BY d.id DESC LIMIT $2 OFFSET $3",
+            " & ".join(quote(w) for w in words),
+            limit,
+            offset,
+        )
+        return [row["id"] for row in rows if row["id"]]
+
+    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[Any]:
+        """Return passages matching, best by ts_rank (or newest first), with their analysed text."""
+        order = "ts_rank(p.terms, q) DESC, p.id DESC" if ranked else "p.id DESC"
+        return list(
+            await self._pool.fetch(
+                "SELECT p.id, p.surface, p.stem, d.title_terms"
+                " FROM passages p JOIN documents d ON d.id = p.document_id,"
+                " CAST($1 AS tsquery) q"
+                f" WHERE p.terms @@ q ORDER BY {order} LIMIT $2",
+                tsquery(match),
+                limit,
+            )
+        )
+
+    async def followers(self, ids: list[int]) -> list[Any]:
+        """Return the passage after each of these, with that one's text as its context."""
+        return list(
+            await self._pool.fetch(
+                "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+                " p.stem AS context_stem FROM passages p"
+                " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
+                " JOIN documents d ON d.id = n.document_id WHERE p.id = ANY($1::bigint[])",
+                ids,
+            )
+        )
+
+    async def texts(self, ids: list[int]) -> dict[int, str]:
+        """Return the original text of these passages."""
+        rows = await self._pool.fetch(
+            "SELECT id, text FROM passages WHERE id = ANY($1::bigint[])", ids
+        )
+        return {row["id"]: row["text"] for row in rows}
+
+    async def hits(self, ids: list[int]) -> dict[int, Any]:
+        """Return the passages and documents of the results shown, by passage id."""
+        rows = await self._pool.fetch(
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
+            " FROM passages p JOIN documents d ON d.id = p.document_id"
+            " WHERE p.id = ANY($1::bigint[])",
+            ids,
+        )
+        return {row[0]: row for row in rows}
+
+    async def documents_of(self, ids: list[int]) -> dict[int, Copy]:
+        """Return the document of each of these passages, by passage id."""
+        rows = await self._pool.fetch(
+            "SELECT p.id, d.id, d.key, d.title, d.outlet FROM passages p"
+            " JOIN documents d ON d.id = p.document_id WHERE p.id = ANY($1::bigint[])",
+            ids,
+        )
+        return {row[0]: Copy(row[1], row[2], row[3], row[4]) for row in rows}
+
+
+class PgSearch(SearchStore):
+    """Search a PostgreSQL archive with the same pipeline as the SQLite Store."""
+
+    def __init__(self, pool: asyncpg.Pool, stemmer: Stemmer = light_stem) -> None:
+        self._stem = stemmer
+        self._start_search(PgSearchRows(pool))
