@@ -2,7 +2,7 @@
 
 usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N] [--updates N]
                       [--stall-users N] [--stall-chars N] [--stall-mb MB]
-                      [--feeds N] [--feed-entries N]
+                      [--feeds N] [--feed-entries N] [--openloop-seconds S] [--openloop-rate R]
 Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
 --json prints one JSON object with the keys named in the README.
 """
@@ -30,6 +30,7 @@ from bench.corpus import write_corpus
 from bench.feeds import feeds as feeds_bench
 from bench.feeds import render as render_feeds
 from bench.judge import Score, load_queries, rank_of
+from bench.openloop import openloop
 from bench.results import RESULTS, write_section
 from bench.stall import loop_stall
 
@@ -393,6 +394,21 @@ def render(n_docs: int, m: dict[str, Any]) -> str:
             "—",
         ),
         (
+            "end to end",
+            f"reply p50 / p99 ms, open loop at {m['openloop_rate']:g} updates/s for "
+            f"{m['openloop_seconds']:g} s over a webhook, {m['openloop_answered']:.0f} of "
+            f"{m['openloop_sent']:.0f} answered (p99 ≤250, SQLite)",
+            f"{m['reply_p50_ms_at_50']:.1f} / {m['reply_p99_ms_at_50']:.1f}",
+            "—",
+        ),
+        (
+            "end to end",
+            f"updates/s over webhooks, 1 / 2 replicas on one SQLite file "
+            f"({m['replica_cores']:.0f} cores, closed loop)",
+            f"{m['updates_per_s_1_replica']:.0f} / {m['updates_per_s_2_replicas']:.0f}",
+            "—",
+        ),
+        (
             "fan-out",
             f"match {m['fanout']['subscriptions']:,} subs × "
             f"{m['fanout']['new_documents']} docs, s (≤10)",
@@ -449,6 +465,8 @@ def main() -> None:
     parser.add_argument("--stall-mb", type=float, default=5.0, help="article ingested meanwhile")
     parser.add_argument("--feeds", type=int, default=500, help="feeds served locally; 0: skip")
     parser.add_argument("--feed-entries", type=int, default=20)
+    parser.add_argument("--openloop-seconds", type=float, default=20.0)
+    parser.add_argument("--openloop-rate", type=float, default=50.0, help="updates/s offered")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
@@ -479,6 +497,14 @@ def main() -> None:
         warm(db)
         m.update(timed("in-process updates", lambda: updates_inproc(db, args.updates)))
         m.update(timed("http updates", lambda: updates_http(db, min(args.updates, 500))))
+        m.update(
+            timed(
+                "open loop and replicas",
+                lambda: openloop(
+                    db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
+                ),
+            )
+        )
         m["fanout"] = timed(
             "fan-out", lambda: fanout(db, work, args.docs, args.subs, args.new_docs, args.pushes)
         )

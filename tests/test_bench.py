@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from bench.openloop import openloop
+from storage.store import Store
+from tests.conftest import ROOT, SEEDS
 
 KEYS = {
     "ingest_mb_s",
@@ -20,6 +23,10 @@ KEYS = {
     "updates_per_s_inproc",
     "updates_per_s_http",
     "reply_p99_ms_http",
+    "reply_p50_ms_at_50",
+    "reply_p99_ms_at_50",
+    "updates_per_s_1_replica",
+    "updates_per_s_2_replicas",
     "match_s_100k_subs",
     "fanout_msgs_s",
     "pacing_error_pct",
@@ -61,6 +68,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
             "5",
             "--feed-entries",
             "4",
+            "--openloop-seconds",
+            "1",
             "--json",
             "--results",
             str(results),
@@ -82,3 +91,26 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert metrics["loop_stall_answers"] == 5 * 7  # every hostile input was answered
     table = results.read_text(encoding="utf-8")
     assert "## Benchmarks at 1,000 documents" in table and "max event-loop stall" in table
+
+
+def test_open_loop_answers_every_update_once(tmp_path: Path) -> None:
+    db = tmp_path / "seeds.db"
+
+    async def build() -> None:
+        store = await Store.open(db, seeds=SEEDS)
+        await store.close()
+
+    asyncio.run(build())
+    m = openloop(db, n_docs=1000, rate=10, seconds=2, n_throughput=30)
+    assert (m["openloop_sent"], m["openloop_answered"], m["openloop_extra_replies"]) == (20, 20, 0)
+    # Warm-ups (4 per replica) and two closed-loop runs of 30, besides the 20 above.
+    assert m["updates_sent"] == 20 + 4 + 30 + 8 + 30
+    assert (m["updates_unanswered"], m["updates_extra_replies"]) == (0, 0)
+    for key in (
+        "reply_p50_ms_at_50",
+        "reply_p99_ms_at_50",
+        "updates_per_s_1_replica",
+        "updates_per_s_2_replicas",
+    ):
+        assert isinstance(m[key], float) and m[key] > 0, key
+    assert m["reply_p50_ms_at_50"] <= m["reply_p99_ms_at_50"]
