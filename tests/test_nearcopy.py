@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from handlers.texts import Lang
 from storage.analysis import tokens
 from storage.models import Copy, SearchHit
 from storage.nearcopy import (
+    NEAR,
     corroborated,
     fold,
     jaccard,
@@ -27,6 +29,7 @@ from storage.nearcopy import (
     stories,
     unpack,
 )
+from storage.pushes import _Stories
 from storage.store import Store
 from tests.conftest import furat
 
@@ -328,3 +331,27 @@ async def test_reprints_crowding_the_candidates_do_not_hide_other_stories(
     hits = await empty_store.search("قصف الطيران مستودع الذخيرة", limit=5)
     assert "z_other" in [h.doc for h in hits], [(h.doc, len(h.copies)) for h in hits]
     assert sum(h.doc.startswith("r") for h in hits) == 1  # the reprints are one story
+
+
+def test_stories_find_every_near_copy_the_sketches_admit() -> None:
+    # Every sketch holds a few hashes common to all, as common phrases are in an archive; the
+    # shortcut must find the pairs a comparison with each one finds, and compare fewer.
+    rng = random.Random(7)
+    common = list(range(20))
+    pool = list(range(20, 20_000))
+    base = [frozenset(common[:8] + rng.sample(pool, 56)) for _ in range(40)]
+    sketches = []
+    for original in base:
+        sketches.append(original)
+        for swapped in (8, 20, 40):  # near-copies, borderline ones and far ones
+            kept = rng.sample(sorted(original), 64 - swapped)
+            sketches.append(frozenset(kept) | frozenset(rng.sample(pool, swapped)))
+        sketches.append(frozenset(common[:2] + rng.sample(pool, rng.randint(1, 30))))  # short
+    stories = _Stories()
+    for doc_id, each in enumerate(sketches):
+        stories.add(doc_id, each)
+    for mine in sketches:
+        truth = {d for d, other in enumerate(sketches) if resemblance(mine, other) >= NEAR}
+        assert truth <= stories.sharing(mine)
+    anyone = sum(len({d for h in s for d in stories.index[h]}) for s in sketches)
+    assert sum(len(stories.sharing(s)) for s in sketches) < 0.2 * anyone
