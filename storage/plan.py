@@ -67,6 +67,9 @@ class Concept:
 
 # What to fetch, whatever the index: passages holding, for every group, one of its alternatives.
 Match = tuple[tuple[Alternative, ...], ...]
+# How to order what a Match finds, best first: each concept's alternatives and its weight.
+# SQLite's FTS5 orders by its own bm25; a backend without bm25 sums the weights held.
+Rank = tuple[tuple[tuple[Alternative, ...], float], ...]
 
 
 @dataclass(frozen=True)

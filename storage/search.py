@@ -19,7 +19,7 @@ from storage.db import Connected
 from storage.lexicon import load_lexicon
 from storage.models import Copy, SearchHit
 from storage.nearcopy import Shingled, fold, shingled, stories
-from storage.plan import Alternative, Column, Concept, Kind, Match, Plan
+from storage.plan import Alternative, Column, Concept, Kind, Match, Plan, Rank
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
 from storage.ranking import Ranking, Scorer
 from storage.snippets import mark, matched_spans
@@ -111,6 +111,15 @@ def _stories(
     return scored, found, len(groups) <= len(scored) * CROWDED_SHARE
 
 
+def _rank(concepts: Iterable[Concept], vocab: Vocabulary) -> Rank:
+    """Return how a backend without bm25 weighs the concepts a candidate holds: by idf."""
+    return tuple(
+        (c.alternatives, max(vocab.idf(a.column, a.phrase) for a in c.alternatives))
+        for c in concepts
+        if c.alternatives
+    )
+
+
 def _build_vocabulary(
     terms: Iterable[Sequence[Any]], totals: dict[str, int], prepare: bool
 ) -> Vocabulary:
@@ -133,7 +142,7 @@ class SearchRows(Protocol):
     async def vocabulary(self) -> tuple[Iterable[Sequence[Any]], dict[str, int]]: ...
     async def text_holding(self, alt: Alternative) -> str | None: ...
     async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]: ...
-    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[Any]: ...
+    async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]: ...
     async def followers(self, ids: list[int]) -> list[Any]: ...
     async def texts(self, ids: list[int]) -> dict[int, str]: ...
     async def hits(self, ids: list[int]) -> dict[int, Any]: ...
@@ -295,12 +304,12 @@ class SearchStore(Connected):
         if not rare:
             # Intersecting more than two common concepts costs more than it narrows.
             lean = plan.lean(tuple(live[:2]))
-            return _unique(rows + await self._rows.candidates(lean, False, depth))
+            return _unique(rows + await self._rows.candidates(lean, depth, None))
         if len(rare) > 1:
-            found = await self._rows.candidates(plan.all_of(tuple(rare)), True, depth)
+            found = await self._rows.candidates(plan.all_of(tuple(rare)), depth, _rank(rare, vocab))
             rows = _unique(rows + found)
         if len(rows) < depth * ENOUGH_SHARE:
-            found = await self._rows.candidates(plan.any_of(tuple(rare)), True, depth)
+            found = await self._rows.candidates(plan.any_of(tuple(rare)), depth, _rank(rare, vocab))
             rows = _unique(rows + found)
         return rows
 
@@ -316,9 +325,10 @@ class SearchStore(Connected):
         if len(useful) > 1:
             tiers.append(plan.lean(useful))
         rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
+        order = _rank(useful, vocab) if rank else None
         rows: list[aiosqlite.Row] = []
         for match in dict.fromkeys(tiers):
-            found = await self._rows.candidates(match, rank, depth)
+            found = await self._rows.candidates(match, depth, order)
             rows = _unique(rows + found)
             if len(rows) >= depth * ENOUGH_SHARE and (rank or len(found) < depth):
                 return rows, True

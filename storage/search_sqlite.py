@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 
 from storage.models import Copy
-from storage.plan import Alternative, Match
+from storage.plan import Alternative, Match, Rank
 
 Reader = Callable[[], aiosqlite.Connection]
 
@@ -82,11 +82,14 @@ class SqliteSearchRows:
         )
         return [row[0] for row in rows if row[0]]
 
-    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[aiosqlite.Row]:
-        """Return passages matching, best by bm25 (or newest first), with their analysed text."""
+    async def candidates(
+        self, match: Match, limit: int, rank: Rank | None
+    ) -> list[aiosqlite.Row]:
+        """Return passages matching, best by bm25 when ranked (or newest first), with their
+        analysed text."""
         # Rank inside FTS5 first, then join only the chosen rows: joining before the sort
-        # would read every matching passage.
-        order = "bm25(passages_fts, 1.0, 0.7)" if ranked else "rowid DESC"
+        # would read every matching passage. bm25 weighs the terms itself.
+        order = "bm25(passages_fts, 1.0, 0.7)" if rank is not None else "rowid DESC"
         # One round trip to the connection's thread (execute + fetchall + close would be three).
         rows = await self._read().execute_fetchall(
             "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("

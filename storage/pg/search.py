@@ -14,7 +14,7 @@ import asyncpg
 from storage.analysis import light_stem
 from storage.models import Copy
 from storage.pg.terms import phrase_query, quote
-from storage.plan import Alternative, Match
+from storage.plan import Alternative, Match, Rank
 from storage.query import Stemmer
 from storage.search import SearchStore
 
@@ -69,17 +69,23 @@ class PgSearchRows:
         )
         return [row["id"] for row in rows if row["id"]]
 
-    async def candidates(self, match: Match, ranked: bool, limit: int) -> list[Any]:
-        """Return passages matching, best by ts_rank (or newest first), with their analysed text."""
-        order = "ts_rank(p.terms, q) DESC, p.id DESC" if ranked else "p.id DESC"
+    async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]:
+        """Return passages matching, best by the weights of the concepts they hold when
+        ranked (or newest first), with their analysed text."""
+        params: list[object] = [tsquery(match), limit]
+        order = "p.id DESC"
+        if rank:
+            held = []
+            for alternatives, weight in rank:
+                params.append(tsquery((alternatives,)))
+                held.append(f"CASE WHEN p.terms @@ ${len(params)}::tsquery THEN {weight:.6f} END")
+            order = f"coalesce({' , 0) + coalesce('.join(held)}, 0) DESC, p.id DESC"
         return list(
             await self._pool.fetch(
                 "SELECT p.id, p.surface, p.stem, d.title_terms"
-                " FROM passages p JOIN documents d ON d.id = p.document_id,"
-                " CAST($1 AS tsquery) q"
-                f" WHERE p.terms @@ q ORDER BY {order} LIMIT $2",
-                tsquery(match),
-                limit,
+                " FROM passages p JOIN documents d ON d.id = p.document_id"
+                f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2",
+                *params,
             )
         )
 
