@@ -15,7 +15,6 @@ from typing import Any, Protocol
 import aiosqlite
 
 from storage.analysis import capitalised, tokens, word_spans
-from storage.db import Connected
 from storage.lexicon import load_lexicon
 from storage.models import Copy, SearchHit
 from storage.nearcopy import Shingled, fold, shingled, stories
@@ -149,7 +148,7 @@ class SearchRows(Protocol):
     async def documents_of(self, ids: list[int]) -> dict[int, Copy]: ...
 
 
-class SearchStore(Connected):
+class SearchStore:
     """The search side of the Store: its vocabulary, plans and the ranking pipeline."""
 
     _stem: Stemmer
