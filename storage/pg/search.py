@@ -70,8 +70,8 @@ class PgSearchRows:
         return [row["id"] for row in rows if row["id"]]
 
     async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]:
-        """Return passages matching, best by the weights of the concepts they hold when
-        ranked (or newest first), with their analysed text."""
+        """Return passages matching, best by the weights of the concepts they hold for their
+        length when ranked (or newest first), with their analysed text."""
         params: list[object] = [tsquery(match), limit]
         order = "p.id DESC"
         if rank:
@@ -79,11 +79,19 @@ class PgSearchRows:
             for alternatives, weight in rank:
                 params.append(tsquery((alternatives,)))
                 held.append(f"CASE WHEN p.terms @@ ${len(params)}::tsquery THEN {weight:.6f} END")
-            order = f"coalesce({' , 0) + coalesce('.join(held)}, 0) DESC, p.id DESC"
+            # As bm25 does, a passage's length counts against it (b = 0.75).
+            order = (
+                f"(coalesce({' , 0) + coalesce('.join(held)}, 0))"
+                " / (0.25 + 0.75 * array_length(string_to_array(p.surface, ' '), 1) / a.len)"
+                " DESC, p.id DESC"
+            )
         return list(
             await self._pool.fetch(
                 "SELECT p.id, p.surface, p.stem, d.title_terms"
-                " FROM passages p JOIN documents d ON d.id = p.document_id"
+                " FROM passages p JOIN documents d ON d.id = p.document_id,"
+                " (SELECT greatest(sum(value::float) FILTER (WHERE key = 'surface_tokens')"
+                "  / nullif(sum(value::float) FILTER (WHERE key = 'passages'), 0), 1) AS len"
+                "  FROM state) a"
                 f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2",
                 *params,
             )
