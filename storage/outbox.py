@@ -130,7 +130,7 @@ class OutboxStore(Connected):
     async def queue_status(self, now: datetime) -> QueueStatus:
         """Return the numbers /status shows."""
         since = iso(now - timedelta(hours=24))
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')),"
             " (SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?),"
             " (SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= ?),"
@@ -138,10 +138,8 @@ class OutboxStore(Connected):
             " (SELECT count(*) FROM subscriptions),"
             " (SELECT max(finished_at) FROM ingest_runs)",
             (since, since),
-        ) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        return QueueStatus(*row)
+        )
+        return QueueStatus(*next(iter(rows)))
 
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows in each state, every state present."""
@@ -152,8 +150,8 @@ class OutboxStore(Connected):
 
     async def sent_pushes(self) -> AsyncIterator[tuple[str, int, str]]:
         """Yield (key, chat, status) of every outbox row, for tests and audits."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT idempotency_key, chat_id, status FROM outbox ORDER BY id"
-        ) as cur:
-            async for row in cur:
-                yield row[0], row[1], row[2]
+        )
+        for row in rows:
+            yield row[0], row[1], row[2]

@@ -37,12 +37,11 @@ class PresenceStore(Connected):
 
     async def live_bots(self, now: datetime, within: timedelta) -> list[Presence]:
         """Return the bot processes seen since now - within, most recent first."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT holder, started_at, seen_at FROM presence WHERE seen_at >= ?"
             " ORDER BY seen_at DESC",
             (iso(now - within),),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [
             Presence(r[0], datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2])) for r in rows
         ]

@@ -359,10 +359,10 @@ class PushStore(Connected):
 
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
         """Return a chat's subscriptions, oldest first."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT id, chat_id, query FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)
-        ) as cur:
-            return [Subscription(*row) for row in await cur.fetchall()]
+        )
+        return [Subscription(*row) for row in rows]
 
     async def unsubscribe(
         self, chat_id: int, sub_id: int | None = None, query: str | None = None
@@ -429,9 +429,10 @@ class PushStore(Connected):
     # --- matching new documents ----------------------------------------------------------
 
     async def _state(self, key: str, default: str) -> str:
-        async with self._read.execute("SELECT value FROM state WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else default
+        rows = await self._read.execute_fetchall(
+            "SELECT value FROM state WHERE key = ?", (key,)
+        )
+        return next((str(row[0]) for row in rows), default)
 
     async def mark_documents_seen(self) -> None:
         """Start matching after the documents already in the archive (first run)."""

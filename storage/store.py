@@ -76,37 +76,36 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
 
     async def document_count(self) -> int:
         """Return the number of documents."""
-        async with self._read.execute("SELECT count(*) FROM documents") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._read.execute_fetchall("SELECT count(*) FROM documents")
+        return next((int(row[0]) for row in rows), 0)
 
     async def document(self, key: str | int) -> Document | None:
         """Return one document by key, or by id when given an int."""
         column = "id" if isinstance(key, int) else "key"
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at, url, published,"
             f" excerpt FROM documents WHERE {column} = ?",
             (key,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         return Document(**{**dict(row), "excerpt": bool(row["excerpt"])}) if row else None
 
     async def latest(self, limit: int = 10, offset: int = 0) -> list[DocumentSummary]:
         """Return the most recently ingested documents."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT id, key, title, outlet, ingested_at, url, published FROM documents"
             " ORDER BY ingested_at DESC, id DESC LIMIT ? OFFSET ?",
             (limit, offset),
-        ) as cur:
-            return [DocumentSummary(**dict(row)) for row in await cur.fetchall()]
+        )
+        return [DocumentSummary(**dict(row)) for row in rows]
 
     async def outlets(self) -> list[OutletCount]:
         """Return the outlets in the archive with their article counts."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT outlet, count(*) FROM documents WHERE outlet IS NOT NULL"
             " GROUP BY outlet ORDER BY count(*) DESC, outlet"
-        ) as cur:
-            return [OutletCount(row[0], row[1]) for row in await cur.fetchall()]
+        )
+        return [OutletCount(row[0], row[1]) for row in rows]
 
     async def remember_query(self, text: str) -> int:
         """Return a stable id for a query text, storing it if new."""
@@ -131,20 +130,19 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
 
     async def all_passages(self) -> list[str]:
         """Return the original text of every passage, in document order."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT text FROM passages ORDER BY document_id, ordinal"
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def stats(self) -> Stats:
         """Return the size of the archive."""
-        async with self._read.execute(
+        rows = await self._read.execute_fetchall(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages),"
             " (SELECT count(DISTINCT outlet) FROM documents),"
             " (SELECT max(finished_at) FROM ingest_runs)"
-        ) as cur:
-            row = await cur.fetchone()
-        assert row is not None
+        )
+        row = next(iter(rows))
         size = sum(
             p.stat().st_size for p in (Path(self.path), Path(self.path + "-wal")) if p.exists()
         )

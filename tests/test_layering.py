@@ -79,3 +79,17 @@ def test_settings_give_handlers_what_they_read() -> None:
     }
     assert members
     assert members == {name: fields[name] for name in members}
+
+
+def test_reads_never_leave_a_statement_open_across_an_await() -> None:
+    # A cursor read row by row keeps its statement, and so its read snapshot, open while other
+    # tasks query the same reader connection: they then miss rows committed since (a chat just
+    # created read back as missing, under load). Readers fetch whole results in one call.
+    root = Path(__file__).resolve().parent.parent / "storage"
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "_read.execute(" in line
+    ]
+    assert offenders == []
