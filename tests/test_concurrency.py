@@ -109,79 +109,86 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
     rng = random.Random(13)
     db = tmp_path / "c.db"
     store = await Store.open(db, seeds=SEEDS)
-    await store.mark_documents_seen()
-    seen = int(await store._state("matched_doc", "0"))
-    for chat in range(1, 61):
-        await store.ensure_chat(chat, "private", rng.choice(["ar", "en"]), "UTC", NOW)
-        for topic in rng.sample(TOPICS, rng.randint(1, 3)):
-            assert await store.subscribe(chat, topic, 50) is SubscribeResult.ADDED
-    used: set[frozenset[str]] = set()
-    write_articles(tmp_path / "drop", "here", 24, rng, used)
-    write_articles(tmp_path / "there", "there", 24, rng, used)
-    watched = tmp_path / "watched"
-    watched.mkdir()
+    try:
+        await store.mark_documents_seen()
+        seen = int(await store._state("matched_doc", "0"))
+        for chat in range(1, 61):
+            await store.ensure_chat(chat, "private", rng.choice(["ar", "en"]), "UTC", NOW)
+            for topic in rng.sample(TOPICS, rng.randint(1, 3)):
+                assert await store.subscribe(chat, topic, 50) is SubscribeResult.ADDED
+        used: set[frozenset[str]] = set()
+        write_articles(tmp_path / "drop", "here", 24, rng, used)
+        write_articles(tmp_path / "there", "there", 24, rng, used)
+        watched = tmp_path / "watched"
+        watched.mkdir()
 
-    bot = Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest(read_timeout=5))
-    stop = asyncio.Event()
+        bot = Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest(read_timeout=5))
+        stop = asyncio.Event()
 
-    async def ticking() -> None:
-        while not stop.is_set():
-            await run_tick(store, Settings(), NOW)
-            await asyncio.sleep(0)
-
-    async def dropping() -> None:
-        # Articles arrive in the watched folder one by one while two watch passes read it.
-        for path in sorted((tmp_path / "drop").glob("*.txt")):
-            path.rename(watched / path.name)
-            await asyncio.sleep(0.02)
-
-    async def watching() -> None:
-        while not stop.is_set():
-            await store.ingest([watched], record_unchanged=False)
-            await asyncio.sleep(0)
-
-    async def joining() -> None:
-        # New followers sort first, so every pass groups the chats differently.
-        for chat in range(-1, -31, -1):
-            await store.ensure_chat(chat, "group", "ar", "UTC", NOW)
-            await store.subscribe(chat, rng.choice(TOPICS), 50)
-            await asyncio.sleep(0.01)
-
-    async with bot:
-        sender = Sender(store, bot, FAST, clock=lambda: NOW)
-
-        async def sending() -> None:
+        async def ticking() -> None:
             while not stop.is_set():
-                await sender.drain()
+                await run_tick(store, Settings(), NOW)
+                await asyncio.sleep(0)
+
+        async def dropping() -> None:
+            # Articles arrive in the watched folder one by one while two watch passes read it.
+            for path in sorted((tmp_path / "drop").glob("*.txt")):
+                path.rename(watched / path.name)
+                await asyncio.sleep(0.02)
+
+        async def watching() -> None:
+            while not stop.is_set():
+                await store.ingest([watched], record_unchanged=False)
+                await asyncio.sleep(0)
+
+        async def joining() -> None:
+            # New followers sort first, so every pass groups the chats differently.
+            for chat in range(-1, -31, -1):
+                await store.ensure_chat(chat, "group", "ar", "UTC", NOW)
+                await store.subscribe(chat, rng.choice(TOPICS), 50)
                 await asyncio.sleep(0.01)
 
-        jobs = (ticking, ticking, ticking, sending, watching, watching)
-        background = [asyncio.create_task(f()) for f in jobs]
-        await asyncio.gather(dropping(), joining(), _ingest_elsewhere(tmp_path / "there", db))
-        stop.set()
-        await asyncio.gather(*background)
-        # Whatever the last overlapping passes left is ingested, matched and sent now.
-        await store.ingest([watched], record_unchanged=False)
-        await run_tick(store, Settings(), NOW)
-        while await sender.drain():
-            pass
+        async with bot:
+            sender = Sender(store, bot, FAST, clock=lambda: NOW)
 
-    expected = await expected_alerts(store, seen)
-    rows = await alert_rows(store)
-    assert await store.document_count() == 5 + 48  # each article once, however many passes
-    assert len(expected) > 100  # the topics are common enough for a real fan-out
-    assert len(rows) == len(set(rows))  # none twice
-    # No chat alerted about a document its topics do not match; the chats that followed from
-    # the start got every alert (those that joined midway, the documents matched after).
-    assert set(rows) <= expected
-    assert {r for r in rows if r[0] > 0} == {e for e in expected if e[0] > 0}
-    delivered = [
-        (call.params["chat_id"], int(m.group(1)))
-        for call in server.sent
-        if (m := re.search(r'"a:(\d+)', json.dumps(call.params.get("reply_markup"))))
-    ]
-    assert sorted(delivered) == sorted(rows)
-    await store.close()
+            async def sending() -> None:
+                while not stop.is_set():
+                    await sender.drain()
+                    await asyncio.sleep(0.01)
+
+            jobs = (ticking, ticking, ticking, sending, watching, watching)
+            background = [asyncio.create_task(f()) for f in jobs]
+            try:
+                elsewhere = _ingest_elsewhere(tmp_path / "there", db)
+                await asyncio.gather(dropping(), joining(), elsewhere)
+            finally:
+                # Also when a step fails: jobs left running keep the store's threads, and pytest,
+                # alive after the report.
+                stop.set()
+                await asyncio.gather(*background)
+            # Whatever the last overlapping passes left is ingested, matched and sent now.
+            await store.ingest([watched], record_unchanged=False)
+            await run_tick(store, Settings(), NOW)
+            while await sender.drain():
+                pass
+
+        expected = await expected_alerts(store, seen)
+        rows = await alert_rows(store)
+        assert await store.document_count() == 5 + 48  # each article once, however many passes
+        assert len(expected) > 100  # the topics are common enough for a real fan-out
+        assert len(rows) == len(set(rows))  # none twice
+        # No chat alerted about a document its topics do not match; the chats that followed from
+        # the start got every alert (those that joined midway, the documents matched after).
+        assert set(rows) <= expected
+        assert {r for r in rows if r[0] > 0} == {e for e in expected if e[0] > 0}
+        delivered = [
+            (call.params["chat_id"], int(m.group(1)))
+            for call in server.sent
+            if (m := re.search(r'"a:(\d+)', json.dumps(call.params.get("reply_markup"))))
+        ]
+        assert sorted(delivered) == sorted(rows)
+    finally:
+        await store.close()
 
 
 async def test_digest_covers_each_matched_document_once(tmp_path: Path) -> None:
