@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from bench.corpus import write_corpus
 from bench.feeds import feeds as feeds_bench
 from bench.feeds import render as render_feeds
 from bench.judge import Score, load_queries, rank_of
-from bench.openloop import openloop
+from bench.openloop import bot_env, openloop, pct
 from bench.results import RESULTS, write_section
 from bench.stall import loop_stall
 
@@ -46,12 +45,6 @@ def warm(db: Path) -> None:
     # POSIX locks that SQLite connections here hold on it.
     subprocess.run(["cat", str(db)], stdout=subprocess.DEVNULL, check=True)
 
-
-def pct(values: list[float], q: float) -> float:
-    """Return the q-th percentile (0–100) of values."""
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 def ingest(folder: Path, db: Path) -> dict[str, float]:
@@ -198,21 +191,11 @@ def updates_inproc(db: Path, n: int) -> dict[str, float]:
 
 def updates_http(db: Path, n: int) -> dict[str, float]:
     """Drive `furat run` through the local HTTP Bot API server: throughput and latency."""
-    from tests.fake_botapi import DEFAULT_TOKEN, RateLimits, ThreadedServer
+    from tests.fake_botapi import RateLimits, ThreadedServer
 
     words = [q for _, q in make_queries(n, seed=3)]
     with ThreadedServer(rate_limits=RateLimits(enabled=False)) as server:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "FURAT_API_URL": server.base_url,
-            "FURAT_DB": str(db),
-            "FURAT_LOG_LEVEL": "WARNING",
-            "FURAT_WATCH_DIR": "/nonexistent",
-            "FURAT_TICK_SECONDS": "3600",
-            "FURAT_RATE_GLOBAL": "0",
-            "FURAT_RATE_GROUP_PER_MIN": "0",
-        }
+        env = bot_env(server.base_url, db)
         with tempfile.TemporaryFile() as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],

@@ -41,6 +41,23 @@ def pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+def bot_env(api_url: str, db: Path) -> dict[str, str]:
+    """Return the environment of a benched `furat run`: the local Bot API, no jobs, no limits."""
+    from tests.fake_botapi import DEFAULT_TOKEN
+
+    return {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "FURAT_API_URL": api_url,
+        "FURAT_DB": str(db),
+        "FURAT_LOG_LEVEL": "WARNING",
+        "FURAT_WATCH_DIR": "/nonexistent",
+        "FURAT_TICK_SECONDS": "3600",
+        "FURAT_RATE_GLOBAL": "0",
+        "FURAT_RATE_GROUP_PER_MIN": "0",
+    }
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
@@ -65,7 +82,6 @@ def update_json(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
 @contextmanager
 def replicas(server: Any, db: Path, count: int) -> Iterator[list[str]]:
     """Run count webhook replicas on db; yield their webhook URLs once all are listening."""
-    from tests.fake_botapi import DEFAULT_TOKEN
 
     ports = [free_port() for _ in range(count)]
     urls = [f"http://127.0.0.1:{port}{HOOK}" for port in ports]
@@ -75,15 +91,7 @@ def replicas(server: Any, db: Path, count: int) -> Iterator[list[str]]:
         for port in ports:
             log = stack.enter_context(tempfile.TemporaryFile())
             env = {
-                **os.environ,
-                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-                "FURAT_API_URL": server.base_url,
-                "FURAT_DB": str(db),
-                "FURAT_LOG_LEVEL": "WARNING",
-                "FURAT_WATCH_DIR": "/nonexistent",
-                "FURAT_TICK_SECONDS": "3600",
-                "FURAT_RATE_GLOBAL": "0",
-                "FURAT_RATE_GROUP_PER_MIN": "0",
+                **bot_env(server.base_url, db),
                 "FURAT_MODE": "webhook",
                 "FURAT_LISTEN": f"127.0.0.1:{port}",
                 # Behind a load balancer every replica registers the one public URL.
