@@ -75,7 +75,7 @@ class AddressedToBot(filters.MessageFilter):
 
 async def _post_init(app: Application) -> None:
     settings: Settings = app.bot_data[SETTINGS_KEY]
-    store = await Store.open(settings.db_path, seeds=settings.seeds)
+    store = await Store.open(settings.database, seeds=settings.seeds)
     app.bot_data[STORE_KEY] = store
     app.bot_data.setdefault(CLOCK_KEY, utc_now)
     app.bot_data[HEALTH_KEY] = Health()

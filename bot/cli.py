@@ -115,7 +115,7 @@ async def _stats(store: Store) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     # An explicit ingest or removal decides what is in, so it skips the embedded seed build.
     seeds = None if args.command in ("ingest", "remove") else settings.seeds
-    store = await Store.open(settings.db_path, seeds=seeds)
+    store = await Store.open(settings.database, seeds=seeds)
     try:
         if args.command == "search":
             return await _search(store, args)

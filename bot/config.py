@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from handlers.timeparse import BadTime, parse_zone
+from storage.pg import is_postgres_url, without_password
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -40,6 +41,7 @@ class Settings:
 
     token: str = ""
     db_path: Path = Path("furat.db")
+    db_url: str = ""  # a postgresql:// URL in FURAT_DB: PostgreSQL instead of the SQLite file
     seeds: Path = Path("seeds")
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
@@ -67,6 +69,16 @@ class Settings:
     fetch_max_bytes: int = 5_000_000
     allow_private_urls: bool = False
 
+    @property
+    def database(self) -> str | Path:
+        """Return what Store.open takes: the PostgreSQL URL, else the SQLite file."""
+        return self.db_url or self.db_path
+
+    @property
+    def database_shown(self) -> str:
+        """Return the database as logs and errors may show it: never its password."""
+        return without_password(self.db_url) if self.db_url else str(self.db_path)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and check settings from the environment (or a mapping standing in for it)."""
@@ -82,9 +94,11 @@ class Settings:
             raise SettingsError(
                 f"FURAT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}."
             )
+        database = env.get("FURAT_DB", "furat.db").strip() or "furat.db"
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
-            db_path=Path(env.get("FURAT_DB", "furat.db")),
+            db_path=Path("furat.db" if is_postgres_url(database) else database),
+            db_url=database if is_postgres_url(database) else "",
             seeds=seeds_path,
             api_url=env.get("FURAT_API_URL", DEFAULT_API_URL),
             admin_ids=_admin_ids(env.get("FURAT_ADMIN_IDS", "")),

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
+import asyncpg
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
@@ -124,7 +125,7 @@ def run_bot(settings: Settings) -> int:
             print(f"Cannot listen on {host}:{port} (FURAT_LISTEN): {problem}.", file=sys.stderr)
             return 1
     # Checked here, in one line: a failure in the application's start-up ends in tracebacks.
-    problem = database_problem(settings.db_path)
+    problem = None if settings.db_url else database_problem(settings.db_path)
     if problem:
         print(f"Cannot use the database {settings.db_path} (FURAT_DB): {problem}.", file=sys.stderr)
         return 1
@@ -150,7 +151,11 @@ def run_bot(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    except sqlite3.Error as exc:  # at start-up: post_init opens and writes the database
-        print(f"Cannot use the database {settings.db_path} (FURAT_DB): {exc}.", file=sys.stderr)
+    # At start-up: post_init opens and writes the database.
+    except (sqlite3.Error, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(
+            f"Cannot use the database {settings.database_shown} (FURAT_DB): {exc}.",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -9,9 +9,11 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -151,8 +153,11 @@ class Database:
             pause = min(1.0, pause * 2)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Hold the write lock and one IMMEDIATE transaction; roll back on any error."""
+    async def transaction(self, exclusive: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """Hold the write lock and one IMMEDIATE transaction; roll back on any error.
+
+        Every SQLite transaction is exclusive: the file has one writer at a time.
+        """
         async with self.write_lock:
             await self._begin()
             try:
@@ -205,19 +210,60 @@ class Database:
                 )
 
 
+# A connection the stores run their SQL on: aiosqlite's, or storage.pg.db's PgConn, which
+# speaks the same three methods (execute, execute_fetchall, executemany).
+Conn = Any
+Row = Any  # a row of either driver: read by position or by column name
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few SQL fragments whose spelling differs between the backends."""
+
+    json_items: str = "json_each(?)"  # rows `value` of a JSON array parameter (use `->>`)
+    json_texts: str = "json_each(?)"  # rows `value` of a JSON array of strings, as text
+    fan_join: str = "CROSS JOIN"  # SQLite's hint to keep the left table the outer loop
+    row_locks: bool = False  # claims lock the rows they take, not the whole database
+
+    def skip_locked(self, table: str) -> str:
+        """Return what ends a claim's SELECT: lock the table's rows, skip those others hold."""
+        return f" FOR UPDATE OF {table} SKIP LOCKED" if self.row_locks else ""
+
+
+SQLITE = Dialect()
+
+
+class Backend(Protocol):
+    """A database the stores use: SQLite's Database or PostgreSQL's PgDatabase."""
+
+    busy_retries: int
+
+    def read(self) -> Conn: ...
+
+    def transaction(self, exclusive: bool = True) -> AbstractAsyncContextManager[Conn]: ...
+
+    async def schema_version(self) -> int: ...
+
+    async def ready(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
 class Connected:
     """What the Store and its parts share: the database and how to read and write it."""
 
-    _db: Database
+    _db: Backend
+    _dialect: Dialect = SQLITE
 
     @property
-    def _read(self) -> aiosqlite.Connection:
+    def _read(self) -> Conn:
         """Return a reader connection: reads never queue behind a write."""
         return self._db.read()
 
-    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        """Return the one write transaction (lock held, retried while the file is busy)."""
-        return self._db.transaction()
+    def _transaction(self, exclusive: bool = True) -> AbstractAsyncContextManager[Conn]:
+        """Return a write transaction: exclusive holds the one write lock (every replica's);
+        on PostgreSQL, a claim of rows under their own locks need not."""
+        return self._db.transaction(exclusive)
 
     async def ready(self) -> bool:
         """Tell whether the database answers and its schema is the latest (for /readyz)."""

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.analysis import tokens
 from storage.cleaning import clean_article
+from storage.db import Conn
 from storage.ingest import IngestStore
 from storage.models import Outcome
 from storage.nearcopy import sketch
@@ -170,11 +169,12 @@ class FeedStore(IngestStore):
         so the bot and a `furat feeds poll` in another process never read a feed together.
         """
         stamp, expired = iso(now), iso(now - lease)
-        async with self._transaction() as conn:
+        async with self._transaction(exclusive=not self._dialect.row_locks) as conn:
             rows = await conn.execute_fetchall(
-                f"UPDATE feeds SET claimed_at = ? WHERE (claimed_at IS NULL OR claimed_at < ?)"
-                f" AND (? OR next_poll <= ?) RETURNING {_FEED_COLUMNS}",
-                (stamp, expired, int(not due_only), stamp),
+                "UPDATE feeds SET claimed_at = ? WHERE id IN (SELECT id FROM feeds"
+                " WHERE (claimed_at IS NULL OR claimed_at < ?) AND (? OR next_poll <= ?)"
+                f"{self._dialect.skip_locked('feeds')}) RETURNING {_FEED_COLUMNS}",
+                (stamp, expired, not due_only, stamp),
             )
         return sorted((Feed(*row) for row in rows), key=lambda f: f.id)
 
@@ -209,7 +209,7 @@ class FeedStore(IngestStore):
         for i in range(0, len(entries), 500):
             rows = await self._read.execute_fetchall(
                 "SELECT entry, fingerprint FROM feed_entries WHERE feed_id = ?"
-                " AND entry IN (SELECT value FROM json_each(?))",
+                f" AND entry IN (SELECT value FROM {self._dialect.json_texts})",
                 (feed_id, json.dumps(entries[i : i + 500])),
             )
             seen.update((str(e), str(f)) for e, f in rows)
@@ -233,13 +233,13 @@ class FeedStore(IngestStore):
 
     @staticmethod
     async def _note(
-        conn: aiosqlite.Connection, feed_id: int, entry: str, fingerprint: str, doc_id: int | None
+        conn: Conn, feed_id: int, entry: str, fingerprint: str, doc_id: int | None
     ) -> None:
         await conn.execute(
             "INSERT INTO feed_entries (feed_id, entry, fingerprint, document_id, seen_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (feed_id, entry) DO UPDATE SET"
             " fingerprint = excluded.fingerprint,"
-            " document_id = coalesce(excluded.document_id, document_id)",
+            " document_id = coalesce(excluded.document_id, feed_entries.document_id)",
             (feed_id, entry, fingerprint, doc_id, _now()),
         )
 
@@ -292,11 +292,7 @@ class FeedStore(IngestStore):
                 )
             else:
                 outcome = Outcome.ADDED
-                top = await conn.execute_fetchall(
-                    "SELECT max(coalesce((SELECT max(id) FROM documents), 0), coalesce((SELECT"
-                    " CAST(value AS INTEGER) FROM state WHERE key = 'last_document_id'), 0))"
-                )
-                doc_id = int(next(iter(top))[0]) + 1
+                doc_id = await self._last_document_id(conn) + 1
                 key = article.url or f"entry:{article.entry}"
                 taken = await conn.execute_fetchall(
                     "SELECT 1 FROM documents WHERE key = ?", (key,)
@@ -309,12 +305,7 @@ class FeedStore(IngestStore):
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, doc_id, key, _now()),
                 )
-                await conn.execute(
-                    "INSERT INTO state (key, value) VALUES ('last_document_id', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER),"
-                    " excluded.value)",
-                    (doc_id,),
-                )
+                await self._set_last_document_id(conn, doc_id)
             rows = [json.dumps([doc_id, *p], ensure_ascii=False) for p in passages]
             await self._insert_rows(conn, [], rows, _now())
             await self._save_counts(conn, counts)

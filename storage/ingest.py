@@ -15,11 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
-
 from storage.analysis import tokens
 from storage.cleaning import CleanArticle, clean_article
-from storage.db import Connected
+from storage.db import Conn, Connected
 from storage.files import (
     READ_CHUNK,
     READ_CHUNK_BYTES,
@@ -341,10 +339,12 @@ class IngestStore(Connected):
         async with self._transaction() as conn:
             # Renames first: a later file of this run may update the document they move.
             for t in touches:
+                # Unless another document holds the key by now.
                 cur = await conn.execute(
-                    "UPDATE OR IGNORE documents SET key = ?, source_path = ?, root = ?,"
-                    " size = ?, mtime_ns = ? WHERE id = ? AND sha256 = ?",
-                    (t.key, t.source_path, *t.meta, t.doc_id, t.digest),
+                    "UPDATE documents SET key = ?, source_path = ?, root = ?,"
+                    " size = ?, mtime_ns = ? WHERE id = ? AND sha256 = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM documents WHERE key = ? AND id != ?)",
+                    (t.key, t.source_path, *t.meta, t.doc_id, t.digest, t.key, t.doc_id),
                 )
                 if t.renamed_from and not cur.rowcount:
                     why = "another ingest changed the document meanwhile: ingest again"
@@ -369,11 +369,7 @@ class IngestStore(Connected):
             # batch takes a few statements: each one waits for the busy event loop. An id is
             # never given twice, even once its document is removed: alert matching remembers
             # the last id it matched.
-            top = await conn.execute_fetchall(
-                "SELECT max(coalesce((SELECT max(id) FROM documents), 0), coalesce((SELECT"
-                " CAST(value AS INTEGER) FROM state WHERE key = 'last_document_id'), 0))"
-            )
-            next_id = int(next(iter(top))[0]) + 1
+            next_id = await self._last_document_id(conn) + 1
             now = _now()
             added: list[str] = []
             passages: list[str] = []
@@ -408,17 +404,29 @@ class IngestStore(Connected):
                     results[doc.slot] = replace(results[doc.slot], outcome=Outcome.UPDATED)
                 passages += [_with_id(doc_id, p) for p in doc.passages_json]
             await self._insert_rows(conn, added, passages, now)
-            await conn.execute(
-                "INSERT INTO state (key, value) VALUES ('last_document_id', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER),"
-                " excluded.value)",
-                (next_id - 1,),
-            )
+            await self._set_last_document_id(conn, next_id - 1)
             await self._save_counts(conn, counts)
 
     @staticmethod
+    async def _last_document_id(conn: Conn) -> int:
+        """Return the highest document id ever given (ids are never given twice)."""
+        rows = await conn.execute_fetchall(
+            "SELECT coalesce((SELECT max(id) FROM documents), 0), coalesce((SELECT"
+            " CAST(value AS BIGINT) FROM state WHERE key = 'last_document_id'), 0)"
+        )
+        return max(int(n) for n in next(iter(rows)))
+
+    @staticmethod
+    async def _set_last_document_id(conn: Conn, doc_id: int) -> None:
+        """Record the highest document id given; the caller holds the write lock."""
+        await conn.execute(
+            "INSERT INTO state (key, value) VALUES ('last_document_id', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(doc_id),),
+        )
+
     async def _insert_rows(
-        conn: aiosqlite.Connection, documents: list[str], passages: list[str], now: str
+        self, conn: Conn, documents: list[str], passages: list[str], now: str
     ) -> None:
         """Insert the documents and passages (JSON arrays) gathered so far; empty the lists."""
         # A few statements per table reading a JSON array: SQLite indexes many rows in one
@@ -428,20 +436,28 @@ class IngestStore(Connected):
         for chunk in _chunks(documents):
             await conn.execute(
                 "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
-                " ingested_at, key, root, size, mtime_ns, sketch) SELECT value ->> 0, value ->> 1,"
-                " value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7,"
-                " value ->> 8, value ->> 9, value ->> 10, value ->> 11 FROM json_each(?)",
+                " ingested_at, key, root, size, mtime_ns, sketch)"
+                " SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3,"
+                " value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7, value ->> 8,"
+                " CAST(value ->> 9 AS BIGINT), CAST(value ->> 10 AS BIGINT), value ->> 11"
+                f" FROM {self._dialect.json_items}",
                 (now, chunk),
             )
         for chunk in _chunks(passages):
-            await conn.execute(
-                'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
-                " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
-                " value ->> 5 FROM json_each(?)",
-                (chunk,),
-            )
+            await self._insert_passages(conn, chunk)
         documents.clear()
         passages.clear()
+
+    async def _insert_passages(self, conn: Conn, chunk: str) -> None:
+        """Insert passages given as a JSON array of [document, ordinal, text, offset, surface,
+        stem] (their index follows them: SQLite's triggers fill FTS5)."""
+        await conn.execute(
+            'INSERT INTO passages (document_id, ordinal, text, "offset", surface, stem)'
+            " SELECT CAST(value ->> 0 AS BIGINT), CAST(value ->> 1 AS INTEGER), value ->> 2,"
+            " CAST(value ->> 3 AS INTEGER), value ->> 4, value ->> 5"
+            f" FROM {self._dialect.json_items}",
+            (chunk,),
+        )
 
     async def remove_document(self, key: str) -> bool:
         """Delete a document and its passages; tell whether it existed."""
@@ -461,11 +477,12 @@ class IngestStore(Connected):
         async with self._transaction() as conn:
             for doc in gone:
                 # Unless another ingest has moved or replaced it since this run read it.
-                cur = await conn.execute(
-                    "SELECT 1 FROM documents WHERE id = ? AND sha256 = ? AND root IS ?",
+                same = await conn.execute_fetchall(
+                    "SELECT 1 FROM documents WHERE id = ? AND sha256 = ?"
+                    " AND root IS NOT DISTINCT FROM ?",
                     (doc.id, doc.sha256, doc.root),
                 )
-                if not await cur.fetchone():
+                if not same:
                     continue
                 await self._delete_passages(conn, doc.id, counts)
                 await conn.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
@@ -476,7 +493,7 @@ class IngestStore(Connected):
         return removed
 
     @staticmethod
-    async def _delete_passages(conn: aiosqlite.Connection, doc_id: int, counts: TermCounts) -> None:
+    async def _delete_passages(conn: Conn, doc_id: int, counts: TermCounts) -> None:
         """Delete a document's passages and take their terms off counts."""
         rows = await conn.execute_fetchall(
             "SELECT surface, stem FROM passages WHERE document_id = ?", (doc_id,)
@@ -485,19 +502,19 @@ class IngestStore(Connected):
         await asyncio.to_thread(counts.remove, [(surface, stem) for surface, stem in rows])
         await conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
 
-    @staticmethod
-    async def _save_counts(conn: aiosqlite.Connection, counts: TermCounts) -> None:
+    async def _save_counts(self, conn: Conn, counts: TermCounts) -> None:
         """Apply the changes of one transaction to the term counts and totals."""
         changes = await asyncio.to_thread(counts.changes)
         await conn.execute(
             "INSERT INTO terms (col, term, df)"
-            " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true"
-            " ON CONFLICT (col, term) DO UPDATE SET df = df + excluded.df",
+            " SELECT value ->> 0, value ->> 1, CAST(value ->> 2 AS BIGINT)"
+            f" FROM {self._dialect.json_items} WHERE true"
+            " ON CONFLICT (col, term) DO UPDATE SET df = terms.df + excluded.df",
             (await asyncio.to_thread(json.dumps, changes, ensure_ascii=False),),
         )
         if any(n < 0 for *_, n in changes):
             await conn.execute("DELETE FROM terms WHERE df <= 0")
         await conn.executemany(
-            "UPDATE state SET value = value + ? WHERE key = ?",
+            "UPDATE state SET value = CAST(CAST(value AS BIGINT) + ? AS TEXT) WHERE key = ?",
             [(counts.passages, "passages"), (counts.tokens, "surface_tokens")],
         )

@@ -30,8 +30,9 @@ class OutboxStore(Connected):
         """Write one push unless its idempotency key is already there."""
         async with self._transaction() as conn:
             cur = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (idempotency_key, chat_id, kind, text,"
+                " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (key, chat_id, kind, text, markup, iso(not_before), iso(now)),
             )
             return cur.rowcount > 0
@@ -41,9 +42,9 @@ class OutboxStore(Connected):
         ref = iso(now)
         async with self._transaction() as conn:
             cur = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text, not_before,"
+                "INSERT INTO outbox (idempotency_key, chat_id, kind, text, not_before,"
                 " created_at) SELECT 'broadcast:' || id || ':' || ?, id, ?, ?, ?, ? FROM chats"
-                " WHERE active = 1",
+                " WHERE active = 1 ON CONFLICT DO NOTHING",
                 (ref, PushKind.BROADCAST, text, iso(now), ref),
             )
             return cur.rowcount
@@ -65,17 +66,17 @@ class OutboxStore(Connected):
         A row still `sending` a lease after its claim (its sender failed to record the
         outcome, or died) is due again.
         """
-        async with self._transaction() as conn:
-            async with conn.execute(
+        # Two senders (replicas) claiming at once each skip the rows the other holds.
+        async with self._transaction(exclusive=not self._dialect.row_locks) as conn:
+            rows = await conn.execute_fetchall(
                 "SELECT o.id, o.idempotency_key, o.chat_id, o.kind, coalesce(c.text, o.text),"
                 " coalesce(c.reply_markup, o.reply_markup), o.attempts FROM outbox o"
                 " LEFT JOIN push_contents c ON c.id = o.content_id"
                 " WHERE (o.status = ? AND o.not_before <= ?)"
                 " OR (o.status = ? AND o.claimed_at <= ?)"
-                " ORDER BY o.not_before, o.id LIMIT ?",
+                f" ORDER BY o.not_before, o.id LIMIT ?{self._dialect.skip_locked('o')}",
                 (PushStatus.PENDING, iso(now), PushStatus.SENDING, iso(now - lease), limit),
-            ) as cur:
-                rows = await cur.fetchall()
+            )
             await conn.executemany(
                 "UPDATE outbox SET status = ?, attempts = attempts + 1, claimed_at = ?"
                 " WHERE id = ?",
@@ -114,7 +115,7 @@ class OutboxStore(Connected):
         retry_at: datetime | None = None,
     ) -> None:
         """Record the outcome of one send: sent, failed, or pending again at retry_at."""
-        async with self._transaction() as conn:
+        async with self._transaction(exclusive=False) as conn:
             await conn.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?,"
                 " not_before = coalesce(?, not_before) WHERE id = ?",

@@ -13,9 +13,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Connected
+from storage.db import Conn, Connected, Row
 from storage.lexicon import load_lexicon
 from storage.matching import (
     Compiled,
@@ -35,7 +33,7 @@ from storage.models import (
 )
 from storage.nearcopy import NEAR, fold, resemblance, shingled, unpack
 from storage.query import Stemmer, plan_query
-from storage.search_sqlite import expression
+from storage.search import SearchRows
 from storage.snippets import mark, matched_spans
 from storage.timestamps import iso
 from storage.vocabulary import Vocabulary
@@ -46,7 +44,7 @@ STORY_DOCUMENTS = 5000  # at most this many documents before a run are looked at
 DIGEST_ROOM = 3  # rows read per digest item: room for the near-copies folded into it
 # A new chat's digests start after the documents already there (or already matched).
 _DIGEST_START = (
-    "coalesce((SELECT value FROM state WHERE key = 'matched_doc'),"
+    "coalesce((SELECT CAST(value AS BIGINT) FROM state WHERE key = 'matched_doc'),"
     " (SELECT max(id) FROM documents), 0)"
 )
 _CHAT_COLUMNS = (
@@ -139,13 +137,14 @@ class _Stories:
 
 
 Rendered = tuple[str, str | None]  # text, reply_markup JSON
+# Unqualified, these names find the temporary tables first on both backends.
 _TEMP_TABLES = (
-    "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id INTEGER PRIMARY KEY,"
+    "CREATE TEMP TABLE IF NOT EXISTS alert_members (chat_id BIGINT PRIMARY KEY,"
     " audience INTEGER NOT NULL, not_before TEXT NOT NULL)",
-    "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id INTEGER,"
-    " content_id INTEGER NOT NULL, PRIMARY KEY (audience, doc_id)) WITHOUT ROWID",
-    "CREATE TEMP TABLE IF NOT EXISTS alert_twins (doc_id INTEGER, twin_id INTEGER,"
-    " PRIMARY KEY (doc_id, twin_id)) WITHOUT ROWID",
+    "CREATE TEMP TABLE IF NOT EXISTS alert_batch (audience INTEGER, doc_id BIGINT,"
+    " content_id BIGINT NOT NULL, PRIMARY KEY (audience, doc_id))",
+    "CREATE TEMP TABLE IF NOT EXISTS alert_twins (doc_id BIGINT, twin_id BIGINT,"
+    " PRIMARY KEY (doc_id, twin_id))",
 )
 AlertRenderer = Callable[[AlertMatch], Rendered]
 NotBefore = Callable[[Chat, datetime], datetime]
@@ -158,9 +157,9 @@ def _members_of(audiences: list[_Audience], wanted: set[int]) -> str:
     return f"[{','.join(audiences[i].members for i in sorted(wanted) if audiences[i].members)}]"
 
 
-def _one_item_per_story(rows: Iterable[aiosqlite.Row], limit: int) -> tuple[DigestItem, ...]:
+def _one_item_per_story(rows: Iterable[Row], limit: int) -> tuple[DigestItem, ...]:
     """Fold ranked digest rows that are near-copies into the earliest of each; keep `limit`."""
-    stories: list[list[tuple[aiosqlite.Row, frozenset[int]]]] = []
+    stories: list[list[tuple[Row, frozenset[int]]]] = []
     filed: dict[int, set[int]] = {}  # sketch hash -> stories holding it
     for row in rows:
         mine = unpack(row[7])
@@ -195,12 +194,12 @@ def _one_item_per_story(rows: Iterable[aiosqlite.Row], limit: int) -> tuple[Dige
 
 
 async def _insert_subscription(
-    conn: aiosqlite.Connection, chat_id: int, query: str, compiled: Compiled, now: datetime
+    conn: Conn, chat_id: int, query: str, compiled: Compiled, now: datetime
 ) -> int:
     """Store a compiled subscription; return 1 if it was new."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO subscriptions (chat_id, query, plan, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (chat_id, query, json.dumps(compiled, ensure_ascii=False), iso(now)),
     )
     return cur.rowcount
@@ -213,6 +212,7 @@ class PushStore(Connected):
     _known_active: set[int]  # chats this process saw active: touching them needs no write
     _match_lock: asyncio.Lock  # one matching run at a time, whoever asks for it
     _vocabulary: Callable[[], Awaitable[Vocabulary]]
+    _rows: SearchRows
 
     # --- chats ---------------------------------------------------------------------------
 
@@ -291,9 +291,10 @@ class PushStore(Connected):
         settings = ", ".join(f"{c} = old.{c}" for c in _MIGRATED_COLUMNS)
         async with self._transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
+                "INSERT INTO chats (id, type, language, timezone, last_digest_at,"
                 " created_at, digest_doc) SELECT ?, 'supergroup', language, timezone,"
-                " last_digest_at, created_at, digest_doc FROM chats WHERE id = ?",
+                " last_digest_at, created_at, digest_doc FROM chats WHERE id = ?"
+                " ON CONFLICT DO NOTHING",
                 (new_id, old_id),
             )
             await conn.execute(
@@ -302,9 +303,9 @@ class PushStore(Connected):
                 (old_id, new_id),
             )
             await conn.execute(
-                "INSERT OR IGNORE INTO subscriptions (chat_id, query, plan, created_at)"
+                "INSERT INTO subscriptions (chat_id, query, plan, created_at)"
                 " SELECT ?, query, plan, created_at FROM subscriptions WHERE chat_id = ?"
-                " ORDER BY id",
+                " ORDER BY id ON CONFLICT DO NOTHING",
                 (new_id, old_id),
             )
             await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
@@ -324,12 +325,12 @@ class PushStore(Connected):
         if not compiled:
             return SubscribeResult.EMPTY
         async with self._transaction() as conn:
-            async with conn.execute(
-                "SELECT count(*), sum(query = ?) FROM subscriptions WHERE chat_id = ?",
+            rows = await conn.execute_fetchall(
+                "SELECT count(*), sum(CASE WHEN query = ? THEN 1 ELSE 0 END) FROM subscriptions"
+                " WHERE chat_id = ?",
                 (query, chat_id),
-            ) as cur:
-                row = await cur.fetchone()
-            count, same = (row[0], row[1]) if row else (0, 0)
+            )
+            count, same = next(((row[0], row[1]) for row in rows), (0, 0))
             if same:
                 return SubscribeResult.EXISTS
             if count >= limit:
@@ -347,8 +348,9 @@ class PushStore(Connected):
         }
         async with self._transaction() as conn:
             await conn.executemany(
-                "INSERT OR IGNORE INTO chats (id, type, language, timezone, last_digest_at,"
-                f" created_at, digest_doc) VALUES (?, 'private', 'ar', ?, ?, ?, {_DIGEST_START})",
+                "INSERT INTO chats (id, type, language, timezone, last_digest_at,"
+                f" created_at, digest_doc) VALUES (?, 'private', 'ar', ?, ?, ?, {_DIGEST_START})"
+                " ON CONFLICT DO NOTHING",
                 [(chat, tz, iso(now), iso(now)) for chat in {c for c, _ in pairs}],
             )
             count = 0
@@ -382,16 +384,8 @@ class PushStore(Connected):
         compiled = compile_plan(plan, vocab)
         if not compiled:
             return []
-        # FTS5 narrows to passages holding every concept; the alert test itself decides.
-        rows = await self._read.execute_fetchall(
-            "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet, d.url,"
-            " d.published FROM ("
-            " SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT ?) f"
-            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
-            " ORDER BY p.id DESC",
-            (expression(plan.all_of(plan.concepts)), scan),
-        )
+        # The index narrows to passages holding every concept; the alert test itself decides.
+        rows = await self._rows.newest(plan.all_of(plan.concepts), scan)
         matching = [
             row
             for row in rows
@@ -438,8 +432,9 @@ class PushStore(Connected):
         """Start matching after the documents already in the archive (first run)."""
         async with self._transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO state (key, value)"
-                " SELECT 'matched_doc', coalesce(max(id), 0) FROM documents"
+                "INSERT INTO state (key, value)"
+                " SELECT 'matched_doc', CAST(coalesce(max(id), 0) AS TEXT) FROM documents"
+                " WHERE true ON CONFLICT DO NOTHING"
             )
 
     async def match_new_documents(
@@ -524,29 +519,33 @@ class PushStore(Connected):
             for ddl in _TEMP_TABLES:
                 await conn.execute(ddl)
             await conn.execute(
-                "INSERT INTO temp.alert_members (chat_id, audience, not_before)"
-                " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+                "INSERT INTO alert_members (chat_id, audience, not_before)"
+                " SELECT CAST(value ->> 0 AS BIGINT), CAST(value ->> 1 AS INTEGER), value ->> 2"
+                f" FROM {self._dialect.json_items}",
                 (members,),
             )
             await conn.executemany(
-                "INSERT INTO temp.alert_batch (audience, doc_id, content_id) VALUES (?, ?, ?)",
+                "INSERT INTO alert_batch (audience, doc_id, content_id) VALUES (?, ?, ?)",
                 [(audience, doc_id, base + slot) for audience, doc_id, slot in batch],
             )
             await conn.executemany(
-                "INSERT OR IGNORE INTO temp.alert_twins (doc_id, twin_id) VALUES (?, ?)", twins
+                "INSERT INTO alert_twins (doc_id, twin_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                twins,
             )
             # SQLite fans each alert out to its audience's chats. Walking the chats in id order
             # (CROSS JOIN keeps them the outer loop) writes rows in nearly key order, so
             # consecutive inserts touch neighbouring index pages, without a sort.
             cur = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
+                "INSERT INTO outbox (idempotency_key, chat_id, kind, text,"
                 " content_id, not_before, created_at)"
                 " SELECT 'alert:' || m.chat_id || ':' || b.doc_id, m.chat_id, ?, '',"
                 " b.content_id, m.not_before, ?"
-                " FROM temp.alert_members m CROSS JOIN temp.alert_batch b USING (audience)"
-                " WHERE NOT EXISTS (SELECT 1 FROM temp.alert_twins w JOIN outbox o"
+                f" FROM alert_members m {self._dialect.fan_join} alert_batch b"
+                " ON b.audience = m.audience"
+                " WHERE NOT EXISTS (SELECT 1 FROM alert_twins w JOIN outbox o"
                 "  ON o.idempotency_key = 'alert:' || m.chat_id || ':' || w.twin_id"
-                "  WHERE w.doc_id = b.doc_id AND o.created_at >= ? AND o.status IN (?, ?, ?))",
+                "  WHERE w.doc_id = b.doc_id AND o.created_at >= ? AND o.status IN (?, ?, ?))"
+                " ON CONFLICT DO NOTHING",
                 (
                     PushKind.ALERT,
                     iso(now),
@@ -556,12 +555,13 @@ class PushStore(Connected):
                     PushStatus.SENT,
                 ),
             )
-            await conn.execute("DELETE FROM temp.alert_members")
-            await conn.execute("DELETE FROM temp.alert_batch")
-            await conn.execute("DELETE FROM temp.alert_twins")
+            await conn.execute("DELETE FROM alert_members")
+            await conn.execute("DELETE FROM alert_batch")
+            await conn.execute("DELETE FROM alert_twins")
             # Digests read these instead of the passages.
             await conn.executemany(
-                "INSERT OR IGNORE INTO topic_matches (topic, doc_id, passage_id) VALUES (?, ?, ?)",
+                "INSERT INTO topic_matches (topic, doc_id, passage_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 topics,
             )
             # The high-water mark moves in the same transaction as the alerts it covers.
@@ -574,7 +574,7 @@ class PushStore(Connected):
 
     async def _one_per_story(
         self,
-        docs: list[aiosqlite.Row],
+        docs: list[Row],
         alerts: list[tuple[int, AlertMatch]],
         stories: _Stories,
         now: datetime,
@@ -638,7 +638,7 @@ class PushStore(Connected):
         ]
 
     async def _alerts_for(
-        self, docs: list[aiosqlite.Row], audiences: list[_Audience]
+        self, docs: list[Row], audiences: list[_Audience]
     ) -> tuple[list[tuple[int, AlertMatch]], list[tuple[str, int, int]]]:
         """Return (audience, alert) for every audience that follows a topic of a document,
         and (topic, document, first passage) for every topic a document matched."""
@@ -687,10 +687,10 @@ class PushStore(Connected):
                 alerts.append((i, alert))
         return alerts, [(topic, doc, passage) for (topic, doc), passage in first.items()]
 
-    async def _rows_in(self, sql: str, ids: set[int]) -> list[aiosqlite.Row]:
+    async def _rows_in(self, sql: str, ids: set[int]) -> list[Row]:
         """Run sql, whose `{}` takes the placeholders, for ids 500 at a time (SQLite's limit)."""
         ordered = sorted(ids)
-        rows: list[aiosqlite.Row] = []
+        rows: list[Row] = []
         for i in range(0, len(ordered), 500):
             chunk = ordered[i : i + 500]
             rows += await self._read.execute_fetchall(sql.format(",".join("?" * len(chunk))), chunk)
@@ -760,8 +760,9 @@ class PushStore(Connected):
             if rendered is not None:
                 text, markup = rendered
                 cur = await conn.execute(
-                    "INSERT OR IGNORE INTO outbox (idempotency_key, chat_id, kind, text,"
-                    " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO outbox (idempotency_key, chat_id, kind, text,"
+                    " reply_markup, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (
                         f"digest:{chat.id}:{iso(occurrence)}",
                         chat.id,
@@ -774,8 +775,8 @@ class PushStore(Connected):
                 )
                 written = cur.rowcount > 0
             await conn.execute(
-                "UPDATE chats SET last_digest_at = ?, digest_doc = max(digest_doc, ?)"
-                " WHERE id = ?",
-                (iso(occurrence), through_doc, chat.id),
+                "UPDATE chats SET last_digest_at = ?,"
+                " digest_doc = CASE WHEN digest_doc > ? THEN digest_doc ELSE ? END WHERE id = ?",
+                (iso(occurrence), through_doc, through_doc, chat.id),
             )
         return written

@@ -138,3 +138,16 @@ class SqliteSearchRows:
             ids,
         )
         return {row[0]: Copy(*row[1:]) for row in rows}
+
+    async def newest(self, match: Match, limit: int) -> list[aiosqlite.Row]:
+        """Return the newest passages matching, with their documents, for alert previews."""
+        rows = await self._read().execute_fetchall(
+            "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet, d.url,"
+            " d.published FROM ("
+            " SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
+            " ORDER BY p.id DESC",
+            (expression(match), limit),
+        )
+        return list(rows)

@@ -1,4 +1,7 @@
-"""The archive: one aiosqlite connection holding documents, passages and their FTS5 index."""
+"""The archive: documents, passages and their index, with chats, pushes and feeds beside them.
+
+`Store.open` opens a SQLite file, or a PostgreSQL database when given a postgresql:// URL.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.analysis import light_stem
-from storage.db import Database
+from storage.db import Backend, Database
 from storage.feeds import FeedStore
 from storage.models import (
     Document,
@@ -16,10 +19,11 @@ from storage.models import (
     Stats,
 )
 from storage.outbox import OutboxStore
+from storage.pg import is_postgres_url
 from storage.presence import PresenceStore
 from storage.pushes import PushStore
 from storage.query import Stemmer
-from storage.search import SearchStore
+from storage.search import SearchRows, SearchStore
 from storage.search_sqlite import SqliteSearchRows
 from storage.timestamps import iso
 
@@ -31,13 +35,12 @@ def _now() -> str:
 class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
-    def __init__(self, db: Database, path: str, stemmer: Stemmer) -> None:
+    def __init__(self, db: Backend, path: str, stemmer: Stemmer, rows: SearchRows) -> None:
         self._db = db
-        self._conn = db.writer  # writes, inside `_transaction()`
         self._stem = stemmer
         self.path = path
         self._known_active: set[int] = set()
-        self._start_search(SqliteSearchRows(db.read))
+        self._start_search(rows)
         self._match_lock = asyncio.Lock()
 
     @classmethod
@@ -48,14 +51,20 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
         stemmer: Stemmer = light_stem,
     ) -> Store:
         """Open (creating and migrating) the database; fill it from seeds when empty."""
-        db = await Database.open(str(path))
-        store = cls(db, str(path), stemmer)
+        store: Store
+        if is_postgres_url(str(path)):
+            from storage.pg.store import PgStore  # the PostgreSQL side loads only when asked
+
+            store = await PgStore.connect(str(path), stemmer)
+        else:
+            db = await Database.open(str(path))
+            store = cls(db, str(path), stemmer, SqliteSearchRows(db.read))
         try:
             empty = not await store.document_count()
             if empty and seeds is not None and await asyncio.to_thread(Path.is_dir, seeds):
                 await store.ingest([seeds])
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         return store
 

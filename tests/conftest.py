@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,20 +38,65 @@ def furat(
     )
 
 
+def on_postgres() -> bool:
+    """Tell whether this run puts the store fixtures on PostgreSQL (FURAT_TEST_BACKEND)."""
+    return os.environ.get("FURAT_TEST_BACKEND", "sqlite") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def pg_seeded(pg_url: str) -> str:
+    """Return the name of a PostgreSQL template database holding the seeds."""
+    name = f"furat_seeded_{secrets.token_hex(6)}"
+
+    async def build() -> None:
+        await _create_database(pg_url, name)
+        store = await Store.open(_database_url(pg_url, name), seeds=SEEDS)
+        await store.close()
+
+    # Requested from inside a test's event loop: built on a loop of its own.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, build()).result()
+    return name
+
+
+@asynccontextmanager
+async def _store_for(
+    request: pytest.FixtureRequest, path: Path, seeded: bool
+) -> AsyncIterator[Store]:
+    """Open a store on this run's backend: a SQLite file at path, or a new PostgreSQL database."""
+    if not on_postgres():
+        s = await Store.open(path, seeds=SEEDS if seeded else None)
+        try:
+            yield s
+        finally:
+            await s.close()
+        return
+    pg_url: str = request.getfixturevalue("pg_url")
+    template = request.getfixturevalue("pg_seeded") if seeded else "template0"
+    name = f"furat_test_{secrets.token_hex(6)}"
+    await _create_database(pg_url, name, template)
+    try:
+        s = await Store.open(_database_url(pg_url, name))
+        try:
+            yield s
+        finally:
+            await s.close()
+    finally:
+        await _drop_database(pg_url, name)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """Yield a store holding the five seed articles."""
-    s = await Store.open(tmp_path / "furat.db", seeds=SEEDS)
-    yield s
-    await s.close()
+    async with _store_for(request, tmp_path / "furat.db", seeded=True) as s:
+        yield s
 
 
 @pytest.fixture
-async def empty_store(tmp_path: Path) -> AsyncIterator[Store]:
+async def empty_store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """Yield a store with no documents."""
-    s = await Store.open(tmp_path / "empty.db")
-    yield s
-    await s.close()
+    async with _store_for(request, tmp_path / "empty.db", seeded=False) as s:
+        yield s
 
 
 def _in_ci() -> bool:
@@ -82,18 +131,87 @@ def pg_url() -> Iterator[str]:
     pytest.skip(reason)
 
 
-@pytest.fixture
-async def pg_database(pg_url: str) -> AsyncIterator[str]:
-    """Yield the URL of a new, empty PostgreSQL database on pg_url's server; drop it after."""
-    name = f"furat_test_{secrets.token_hex(6)}"
-    conn = await asyncpg.connect(pg_url)
+def _database_url(server_url: str, name: str) -> str:
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+async def _create_database(server_url: str, name: str, template: str = "template0") -> None:
+    conn = await asyncpg.connect(server_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await conn.close()
-    yield urlunsplit(urlsplit(pg_url)._replace(path=f"/{name}"))
-    conn = await asyncpg.connect(pg_url)
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url)
     try:
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pg_database(pg_url: str) -> AsyncIterator[str]:
+    """Yield the URL of a new, empty PostgreSQL database on pg_url's server; drop it after."""
+    name = f"furat_test_{secrets.token_hex(6)}"
+    await _create_database(pg_url, name)
+    try:
+        yield _database_url(pg_url, name)
+    finally:
+        await _drop_database(pg_url, name)
+
+
+async def rows_of(
+    store: Store, sql: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
+    """Read rows straight from a store's database, whichever backend (portable SQL, `?`)."""
+    return [tuple(row) for row in await store._read.execute_fetchall(sql, params)]
+
+
+async def change(store: Store, sql: str, params: tuple[object, ...] = ()) -> None:
+    """Write straight to a store's database, whichever backend, as another writer would."""
+    async with store._transaction() as conn:
+        await conn.execute(sql, params)
+
+
+async def index_counts(store: Store) -> set[tuple[str, str, int]]:
+    """Return (column, term, passages holding it) as the search index itself has them."""
+    if not on_postgres():
+        return {tuple(r) for r in await rows_of(store, "SELECT col, term, doc FROM passages_vocab")}
+    df: Counter[tuple[str, str]] = Counter()
+    for surface, stem in await rows_of(store, "SELECT surface, stem FROM passages"):
+        for col, text in (("surface", surface), ("stem", stem)):
+            df.update((col, term) for term in set(str(text).split()))
+    return {(col, term, n) for (col, term), n in df.items()}
+
+
+async def indexed_passages(store: Store, term: str) -> int:
+    """Return how many passages the search index finds holding term (surface or stem)."""
+    if on_postgres():
+        from storage.pg.terms import quote
+
+        found = await rows_of(
+            store, "SELECT count(*) FROM passages WHERE terms @@ CAST(? AS tsquery)", (quote(term),)
+        )
+        return int(found[0][0])  # type: ignore[call-overload]
+    found = await rows_of(
+        store, "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{term}"',)
+    )
+    await change(store, "INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
+    return int(found[0][0])  # type: ignore[call-overload]
+
+
+sqlite_only = pytest.mark.skipif(
+    on_postgres(), reason="checks SQLite itself (its file, FTS5 or migrations)"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, keep the tests that use a store fixture: the rest ran already."""
+    if not on_postgres():
+        return
+    kept = [i for i in items if {"store", "empty_store"} & set(getattr(i, "fixturenames", ()))]
+    chosen = set(kept)
+    config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+    items[:] = kept

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from handlers.render import alert_message, digest_message
 from storage.models import Chat, SubscribeResult
 from storage.pushes import Digest, DigestItem
 from storage.store import Store
+from tests.conftest import change
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 STORY = (
@@ -55,10 +55,8 @@ async def digest_of(
         await store.ingest([path])
     if unsketched:
         # Documents ingested before sketches existed have none.
-        with sqlite3.connect(tmp_path / "empty.db") as conn:
-            conn.executemany(
-                "UPDATE documents SET sketch = NULL WHERE id = ?", [(i,) for i in unsketched]
-            )
+        for i in unsketched:
+            await change(store, "UPDATE documents SET sketch = NULL WHERE id = ?", (i,))
     await store.match_new_documents(alert_message, alert_not_before, NOW)
     chat = await store.chat(1)
     assert chat is not None
@@ -95,9 +93,7 @@ async def test_limit_counts_stories_not_documents(empty_store: Store, tmp_path: 
     assert [(i.doc_id, i.also) for i in digest.items] == [(4, ())]
 
 
-async def test_a_document_without_a_sketch_stays_alone(
-    empty_store: Store, tmp_path: Path
-) -> None:
+async def test_a_document_without_a_sketch_stays_alone(empty_store: Store, tmp_path: Path) -> None:
     articles = list(zip(("أ", "ب", "ج"), REPRINTS, strict=True))
     digest = await digest_of(empty_store, tmp_path, articles, unsketched=(2,))
     # The story ranks where its newest copy does, and is shown by its first.

@@ -9,14 +9,13 @@ import os
 import threading
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 import storage.ingest
 from storage.files import article_key, decode_article
 from storage.models import IngestReport, Outcome
 from storage.store import Store
-from tests.conftest import SEEDS, furat
+from tests.conftest import SEEDS, furat, index_counts, rows_of
 
 ARTICLE = "عنوان الخبر\n\nقال المتحدث باسم الوزارة إن الاجتماع سيعقد غدا في {word}.\n"
 OLD_NS = 1_600_000_000 * 10**9  # a modification time long past: stable, so recorded
@@ -32,11 +31,8 @@ def write(path: Path, word: str, when: int | None = OLD_NS) -> Path:
 
 
 async def consistent_counts(store: Store) -> bool:
-    """Tell whether the kept term counts match the FTS5 index."""
-    async with aiosqlite.connect(store.path) as conn:
-        kept = set(await conn.execute_fetchall("SELECT col, term, df FROM terms"))
-        truth = set(await conn.execute_fetchall("SELECT col, term, doc FROM passages_vocab"))
-    return kept == truth
+    """Tell whether the kept term counts match the search index."""
+    return set(await rows_of(store, "SELECT col, term, df FROM terms")) == await index_counts(store)
 
 
 def outcomes(report: IngestReport) -> list[tuple[str | None, Outcome]]:

@@ -13,6 +13,7 @@ from storage.pg.copy import copy_archive
 from storage.pg.search import PgSearch, tsquery
 from storage.plan import Alternative, Column, Kind
 from storage.store import Store
+from tests.conftest import SEEDS
 
 S, T = Column.SURFACE, Column.STEM
 
@@ -44,8 +45,9 @@ def test_tsquery(match: tuple[tuple[Alternative, ...], ...], expected: str) -> N
 
 
 @pytest.fixture
-async def both(store: Store, pg_database: str) -> AsyncIterator[tuple[Store, PgSearch]]:
+async def both(tmp_path: Path, pg_database: str) -> AsyncIterator[tuple[Store, PgSearch]]:
     """Yield the seeds' SQLite store and the same archive copied into PostgreSQL."""
+    store = await Store.open(tmp_path / "seeds.db", seeds=SEEDS)
     pool = await connect(pg_database)
     try:
         await migrate(pool)
@@ -54,6 +56,7 @@ async def both(store: Store, pg_database: str) -> AsyncIterator[tuple[Store, PgS
         yield store, PgSearch(pool)
     finally:
         await pool.close()
+        await store.close()
 
 
 async def test_judged_set_scores_the_same_on_both_backends(

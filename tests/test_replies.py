@@ -175,7 +175,7 @@ async def test_subscribe_previews_only_what_would_be_alerted(bot: Bot) -> None:
     # ...but the preview shows only passages that the subscription would alert on.
     assert "غرب" in call["text"] and "أسواق" not in call["text"]
     for hit in await store.would_alert(query, limit=5):
-        row = await store._conn.execute_fetchall(
+        row = await store._read.execute_fetchall(
             "SELECT surface, stem FROM passages WHERE text = ?", (hit.passage,)
         )
         surface, stem = next(iter(row))

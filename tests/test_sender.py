@@ -93,9 +93,8 @@ async def test_server_errors_and_timeouts_are_retried(
     server.delay_next("sendMessage", 1.5, count=1)  # longer than the 0.5 s read timeout
     await settle(sender)
     assert await statuses(store) == {"alert:1:1": "sent"}
-    async with store._conn.execute("SELECT attempts FROM outbox") as cur:
-        row = await cur.fetchone()
-    assert row is not None and row[0] == 3  # 500, timeout, then delivered
+    row = next(iter(await store._read.execute_fetchall("SELECT attempts FROM outbox")))
+    assert row[0] == 3  # 500, timeout, then delivered
 
 
 async def test_gives_up_after_max_attempts(server: FakeBotAPI, setup: tuple[Store, Sender]) -> None:
@@ -104,8 +103,8 @@ async def test_gives_up_after_max_attempts(server: FakeBotAPI, setup: tuple[Stor
     server.fail_next("sendMessage", 502, "Bad Gateway", count=10)
     await settle(sender)
     assert await statuses(store) == {"alert:1:1": "failed"}
-    async with store._conn.execute("SELECT attempts, last_error FROM outbox") as cur:
-        attempts, error = await cur.fetchone()  # type: ignore[misc]
+    rows = await store._read.execute_fetchall("SELECT attempts, last_error FROM outbox")
+    attempts, error = next(iter(rows))
     assert attempts == FAST.max_attempts and "gave up" in error
 
 

@@ -14,26 +14,14 @@ from storage.files import READ_CHUNK
 from storage.models import Outcome, PushKind
 from storage.store import Store
 from storage.timestamps import iso
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, index_counts, indexed_passages, rows_of, sqlite_only
 
 LATEST_MIGRATION = max(
     int(p.name[:4]) for p in (Path(__file__).parent.parent / "storage/migrations").glob("*.sql")
 )
 
 
-async def _fts_count(store: Store, term: str) -> int:
-    async with aiosqlite.connect(store.path) as conn:
-        cur = await conn.execute(
-            "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{term}"',)
-        )
-        row = await cur.fetchone()
-        cur = await conn.execute(
-            "INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')"
-        )
-    assert row is not None
-    return int(row[0])
-
-
+@sqlite_only
 async def test_seed_build_and_migrations(store: Store) -> None:
     stats = await store.stats()
     assert (stats.documents, stats.passages) == (5, 55)
@@ -71,14 +59,14 @@ async def test_changed_file_replaces_its_passages(store: Store, tmp_path: Path) 
     assert (await store.stats()).passages == 55 - 12 + 1
     assert [h.doc for h in await store.search("الزرافة")] == ["000_d5ad7216e4dfa7f1"]
     assert await store.search("كاليبر") == []  # the old passages left the index too
-    assert await _fts_count(store, "كاليبر") == 0
+    assert await indexed_passages(store, "كاليبر") == 0
 
 
 async def test_remove_document_keeps_index_consistent(store: Store) -> None:
-    assert await _fts_count(store, "راديو") == 0
-    assert await _fts_count(store, "فيسبوك") == 1
+    assert await indexed_passages(store, "راديو") == 0
+    assert await indexed_passages(store, "فيسبوك") == 1
     assert await store.remove_document("004_e7ca63b51393100c")
-    assert await _fts_count(store, "فيسبوك") == 0
+    assert await indexed_passages(store, "فيسبوك") == 0
     assert not await store.remove_document("004_e7ca63b51393100c")
     assert (await store.stats()).documents == 4
 
@@ -127,17 +115,13 @@ async def test_files_land_in_order_across_read_chunks(empty_store: Store, tmp_pa
     assert report.count(Outcome.ADDED) == n == (await empty_store.stats()).documents
 
 
-async def _counts(store: Store) -> tuple[set[tuple[str, str, int]], set[tuple[str, str, int]]]:
-    async with aiosqlite.connect(store.path) as conn:
-        kept = set(await conn.execute_fetchall("SELECT col, term, df FROM terms"))
-        truth = set(await conn.execute_fetchall("SELECT col, term, doc FROM passages_vocab"))
-        totals = dict(await conn.execute_fetchall("SELECT key, value FROM state"))
-        (passages, tokens), *_ = await conn.execute_fetchall(
-            "SELECT count(*), sum(length(surface) - length(replace(surface, ' ', '')) + 1)"
-            " FROM passages"
-        )
+async def _counts(store: Store) -> tuple[set[tuple[object, ...]], set[tuple[str, str, int]]]:
+    kept = set(await rows_of(store, "SELECT col, term, df FROM terms"))
+    totals = dict(await rows_of(store, "SELECT key, value FROM state"))
+    texts = await rows_of(store, "SELECT surface FROM passages")
+    passages, tokens = len(texts), sum(len(str(t).split()) for (t,) in texts)
     assert (int(totals["passages"]), int(totals["surface_tokens"])) == (passages, tokens)
-    return kept, truth
+    return kept, await index_counts(store)
 
 
 async def test_term_counts_follow_adds_updates_and_removals(store: Store, tmp_path: Path) -> None:
@@ -192,9 +176,9 @@ async def test_outbox_rebuild_keeps_pending_pushes(tmp_path: Path) -> None:
             (f"broadcast:{i}:x", i, f"نص {i}") for i in range(3)
         ]
         assert not await s.enqueue("broadcast:0:x", 0, PushKind.BROADCAST, "مكرر", None, at, at)
-        indexes = await s._conn.execute_fetchall("PRAGMA index_list(outbox)")
+        indexes = await s._read.execute_fetchall("PRAGMA index_list(outbox)")
         assert {"outbox_due", "outbox_chat"} <= {row["name"] for row in indexes}
-        assert not await s._conn.execute_fetchall("PRAGMA foreign_key_list(outbox)")
+        assert not await s._read.execute_fetchall("PRAGMA foreign_key_list(outbox)")
     finally:
         await s.close()
 

@@ -89,4 +89,3 @@ async def missing(pool: asyncpg.Pool) -> tuple[int, ...]:
     async with pool.acquire() as conn:
         done = await _applied(conn)
     return tuple(mig.version for mig in available() if mig.version not in done)
-

@@ -13,17 +13,22 @@ import asyncpg
 
 from storage.analysis import light_stem
 from storage.models import Copy
-from storage.pg.terms import phrase_query, quote
+from storage.pg.terms import indexable, phrase_query, quote
 from storage.plan import Alternative, Match, Rank
 from storage.query import Stemmer
 from storage.search import SearchStore
 
 
-def tsquery(match: Match) -> str:
-    """Return the tsquery literal of a match: every group, each by any of its alternatives."""
-    return " & ".join(
-        "(" + " | ".join(dict.fromkeys(_phrase(a) for a in group)) + ")" for group in match
-    )
+def tsquery(match: Match) -> str | None:
+    """Return the tsquery literal of a match: every group, each by any of its alternatives;
+    None if some group can match nothing (its words are all too long to be indexed)."""
+    groups = []
+    for group in match:
+        phrases = [_phrase(a) for a in group if all(indexable(t) for t in a.phrase)]
+        if not phrases:
+            return None
+        groups.append("(" + " | ".join(dict.fromkeys(phrases)) + ")")
+    return " & ".join(groups)
 
 
 def _phrase(alt: Alternative) -> str:
@@ -51,13 +56,18 @@ class PgSearchRows:
 
     async def text_holding(self, alt: Alternative) -> str | None:
         """Return the text of one passage holding an alternative."""
+        query = tsquery(((alt,),))
+        if query is None:
+            return None
         value = await self._pool.fetchval(
-            "SELECT text FROM passages WHERE terms @@ $1::tsquery LIMIT 1", tsquery(((alt,),))
+            "SELECT text FROM passages WHERE terms @@ $1::tsquery LIMIT 1", query
         )
         return None if value is None else str(value)
 
     async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]:
         """Return the first passage of each document whose headline holds every word."""
+        if not all(indexable(w) for w in words):
+            return []
         rows = await self._pool.fetch(
             "SELECT (SELECT id FROM passages WHERE document_id = d.id ORDER BY ordinal LIMIT 1)"
             " AS id FROM documents d"
@@ -72,12 +82,18 @@ class PgSearchRows:
     async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]:
         """Return passages matching, best by the weights of the concepts they hold for their
         length when ranked (or newest first), with their analysed text."""
-        params: list[object] = [tsquery(match), limit]
+        query = tsquery(match)
+        if query is None:
+            return []
+        params: list[object] = [query, limit]
         order = "p.id DESC"
         if rank:
             held = []
             for alternatives, weight in rank:
-                params.append(tsquery((alternatives,)))
+                held_query = tsquery((alternatives,))
+                if held_query is None:
+                    continue
+                params.append(held_query)
                 held.append(f"CASE WHEN p.terms @@ ${len(params)}::tsquery THEN {weight:.6f} END")
             # As bm25 does, a passage's length counts against it (b = 0.75).
             order = (
@@ -134,6 +150,21 @@ class PgSearchRows:
             ids,
         )
         return {row[0]: Copy(row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def newest(self, match: Match, limit: int) -> list[Any]:
+        """Return the newest passages matching, with their documents, for alert previews."""
+        query = tsquery(match)
+        if query is None:
+            return []
+        return list(
+            await self._pool.fetch(
+                "SELECT p.text, p.ordinal, p.surface, p.stem, d.id, d.key, d.title, d.outlet,"
+                " d.url, d.published FROM passages p JOIN documents d ON d.id = p.document_id"
+                " WHERE p.terms @@ $1::tsquery ORDER BY p.id DESC LIMIT $2",
+                query,
+                limit,
+            )
+        )
 
 
 class PgSearch(SearchStore):

@@ -19,6 +19,11 @@ def quote(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def indexable(word: str) -> bool:
+    """Tell whether a word can be a lexeme (passage_terms leaves longer ones out)."""
+    return bool(word) and len(word.encode()) <= _MAX_LEXEME_BYTES
+
+
 def passage_terms(surface: Sequence[str], stem: Sequence[str]) -> str:
     """Return the tsvector literal of a passage's surface tokens and their stems, by position."""
     positions: dict[tuple[str, str], list[str]] = {}
@@ -26,7 +31,7 @@ def passage_terms(surface: Sequence[str], stem: Sequence[str]) -> str:
         weight, first = WEIGHTS[column], _FIRST[column]
         for i, word in enumerate(words):
             # A token too long to be a lexeme is no word anyone searches for: it is left out.
-            if word and len(word.encode()) <= _MAX_LEXEME_BYTES:
+            if indexable(word):
                 at = min(2 * i + first, _MAX_POSITION)
                 positions.setdefault((word, weight), []).append(f"{at}{weight}")
     lexemes: dict[str, list[str]] = {}
