@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -71,18 +72,35 @@ async def _store_for(
         finally:
             await s.close()
         return
-    pg_url: str = request.getfixturevalue("pg_url")
     template = request.getfixturevalue("pg_seeded") if seeded else "template0"
-    name = f"furat_test_{secrets.token_hex(6)}"
-    await _create_database(pg_url, name, template)
-    try:
-        s = await Store.open(_database_url(pg_url, name))
+    async with _new_database(request, template) as url:
+        s = await Store.open(url)
         try:
             yield s
         finally:
             await s.close()
+
+
+@asynccontextmanager
+async def _new_database(request: pytest.FixtureRequest, template: str) -> AsyncIterator[str]:
+    """Create a PostgreSQL database for one test (a copy of template); drop it after."""
+    pg_url: str = request.getfixturevalue("pg_url")
+    name = f"furat_test_{secrets.token_hex(6)}"
+    await _create_database(pg_url, name, template)
+    try:
+        yield _database_url(pg_url, name)
     finally:
         await _drop_database(pg_url, name)
+
+
+@pytest.fixture
+async def database(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """Yield the Settings fields naming a new database on this run's backend (for an app)."""
+    if not on_postgres():
+        yield {"db_path": tmp_path / "bot.db"}
+        return
+    async with _new_database(request, "template0") as url:
+        yield {"db_url": url}
 
 
 @pytest.fixture
@@ -208,10 +226,11 @@ sqlite_only = pytest.mark.skipif(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL run, keep the tests that use a store fixture: the rest ran already."""
+    """On the PostgreSQL run, keep the tests whose database is the run's: the rest ran already."""
     if not on_postgres():
         return
-    kept = [i for i in items if {"store", "empty_store"} & set(getattr(i, "fixturenames", ()))]
+    wanted = {"store", "empty_store", "database"}
+    kept = [i for i in items if wanted & set(getattr(i, "fixturenames", ()))]
     chosen = set(kept)
     config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
     items[:] = kept

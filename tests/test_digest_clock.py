@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.app import build_application, running
 from bot.config import Settings
@@ -30,12 +31,14 @@ async def _until_sent(request: LoopbackRequest, chat: int, marker: str) -> str:
     raise AssertionError(f"nothing with {marker!r} was sent to {chat}")
 
 
-async def test_digest_goes_out_when_the_clock_reaches_its_minute(tmp_path: Path) -> None:
+async def test_digest_goes_out_when_the_clock_reaches_its_minute(
+    tmp_path: Path, database: dict[str, Any]
+) -> None:
     now = [datetime(2026, 11, 22, 7, 58, tzinfo=UTC)]
     request = LoopbackRequest()
     settings = Settings(
         token="1:test",
-        db_path=tmp_path / "d.db",
+        **database,
         seeds=SEEDS,
         watch_dir=tmp_path / "absent",
         tick_seconds=0.05,

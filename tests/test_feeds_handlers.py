@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,10 +20,10 @@ ADMIN = 4242
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[Bot]:
     settings = Settings(
         token=TOKEN,
-        db_path=tmp_path / "bot.db",
+        **database,
         seeds=SEEDS,
         admin_ids=frozenset({ADMIN}),
         watch_dir=tmp_path / "watch",

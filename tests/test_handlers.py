@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,8 +52,8 @@ def check_valid(method: str, params: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    settings = Settings(token=TOKEN, db_path=tmp_path / "bot.db", seeds=SEEDS)
+async def bot(database: dict[str, Any]) -> AsyncIterator[Bot]:
+    settings = Settings(token=TOKEN, seeds=SEEDS, **database)
     request = LoopbackRequest()
     app = build_application(settings, request)
     async with running(app):
@@ -110,8 +109,8 @@ async def test_paging_edits_the_same_message(bot: Bot) -> None:
     assert "(1–3)" in back["text"]
 
 
-async def test_paging_survives_restart(tmp_path: Path) -> None:
-    settings = Settings(token=TOKEN, db_path=tmp_path / "bot.db", seeds=SEEDS)
+async def test_paging_survives_restart(database: dict[str, Any]) -> None:
+    settings = Settings(token=TOKEN, seeds=SEEDS, **database)
     request = LoopbackRequest()
     async with running(build_application(settings, request)) as app:
         first = sends(await Bot(app, request).send(User(app.bot).text("دير الزور")))[0]

@@ -39,7 +39,7 @@ def _long_article() -> str:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[Bot]:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "مقال طويل عن الفرات.txt").write_text(_long_article())  # an Arabic file name
@@ -49,15 +49,15 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     (seeds / "raqqa_tabqa.txt").write_text(
         "معارك الطبقة\n\nتقدمت القوات نحو مدينة الطبقة غرب الرقة بعد معارك عنيفة.\n"
     )
-    settings = Settings(token=TOKEN, db_path=tmp_path / "bot.db", seeds=seeds)
+    settings = Settings(token=TOKEN, seeds=seeds, **database)
     request = LoopbackRequest()
     async with running(build_application(settings, request)) as app:
         yield Bot(app, request)
 
 
 @pytest.fixture
-async def seed_bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    settings = Settings(token=TOKEN, db_path=tmp_path / "seeded.db", seeds=SEEDS)
+async def seed_bot(database: dict[str, Any]) -> AsyncIterator[Bot]:
+    settings = Settings(token=TOKEN, seeds=SEEDS, **database)
     request = LoopbackRequest()
     async with running(build_application(settings, request)) as app:
         yield Bot(app, request)

@@ -20,10 +20,10 @@ ADMIN = 4242
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[Bot]:
     settings = Settings(
         token=TOKEN,
-        db_path=tmp_path / "bot.db",
+        **database,
         seeds=SEEDS,
         admin_ids=frozenset({ADMIN}),
         watch_dir=tmp_path / "watch",
