@@ -1,8 +1,9 @@
-"""The real jobs against one store while everything else runs at once.
+"""The real jobs against one database while everything else runs at once.
 
 Overlapping matching passes, two watch passes over a folder that fills up, an ingest in another
-process, new followers and the sender all run together; afterwards every alert must have reached
-exactly the chats whose subscriptions match its document, once.
+process, new followers and two senders all run together, from two stores on one database as two
+replicas would; afterwards every alert must have reached exactly the chats whose subscriptions
+match its document, once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Bot
@@ -91,7 +93,7 @@ async def server() -> AsyncIterator[FakeBotAPI]:
         yield s
 
 
-async def _ingest_elsewhere(folder: Path, db: Path) -> None:
+async def _ingest_elsewhere(folder: Path, db: Path | str) -> None:
     env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(SEEDS)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "ingest", str(folder), cwd=ROOT, env=env,
@@ -102,13 +104,17 @@ async def _ingest_elsewhere(folder: Path, db: Path) -> None:
 
 
 async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
-    server: FakeBotAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeBotAPI,
+    tmp_path: Path,
+    database: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Small batches: every pass awaits between many transactions, so passes interleave.
     monkeypatch.setattr("storage.pushes.MATCH_BATCH", 2)
     rng = random.Random(13)
-    db = tmp_path / "c.db"
+    db = database.get("db_url") or database["db_path"]
     store = await Store.open(db, seeds=SEEDS)
+    replica = await Store.open(db)  # a second process's store on the same database
     try:
         await store.mark_documents_seen()
         seen = int(await store._state("matched_doc", "0"))
@@ -125,7 +131,7 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
         bot = Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest(read_timeout=5))
         stop = asyncio.Event()
 
-        async def ticking() -> None:
+        async def ticking(store: Store) -> None:
             while not stop.is_set():
                 await run_tick(store, Settings(), NOW)
                 await asyncio.sleep(0)
@@ -136,7 +142,7 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
                 path.rename(watched / path.name)
                 await asyncio.sleep(0.02)
 
-        async def watching() -> None:
+        async def watching(store: Store) -> None:
             while not stop.is_set():
                 await store.ingest([watched], record_unchanged=False)
                 await asyncio.sleep(0)
@@ -151,13 +157,23 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
         async with bot:
             sender = Sender(store, bot, FAST, clock=lambda: NOW)
 
-            async def sending() -> None:
+            async def sending(sender: Sender) -> None:
                 while not stop.is_set():
                     await sender.drain()
                     await asyncio.sleep(0.01)
 
-            jobs = (ticking, ticking, ticking, sending, watching, watching)
-            background = [asyncio.create_task(f()) for f in jobs]
+            background = [
+                asyncio.create_task(job)
+                for job in (
+                    ticking(store),
+                    ticking(replica),
+                    ticking(store),
+                    sending(sender),
+                    sending(Sender(replica, bot, FAST, clock=lambda: NOW)),
+                    watching(store),
+                    watching(replica),
+                )
+            ]
             try:
                 elsewhere = _ingest_elsewhere(tmp_path / "there", db)
                 await asyncio.gather(dropping(), joining(), elsewhere)
@@ -188,6 +204,7 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
         ]
         assert sorted(delivered) == sorted(rows)
     finally:
+        await replica.close()
         await store.close()
 
 
