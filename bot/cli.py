@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+
 from bot.config import Settings, SettingsError
 from bot.console import chat
 from bot.feeds import add_parser as add_feeds_parser
@@ -141,6 +143,12 @@ def run_cli(argv: Sequence[str]) -> int:
     configure_logging(settings.log_level, settings.token)
     if args.command == "run":
         return run_bot(settings)
-    if args.command == "chat":
-        return asyncio.run(chat(settings))
-    return asyncio.run(_run(args, settings))
+    try:
+        if args.command == "chat":
+            return asyncio.run(chat(settings))
+        return asyncio.run(_run(args, settings))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if not settings.db_url:
+            raise
+        print(f"furat: cannot use the database {settings.database_shown}: {exc}", file=sys.stderr)
+        return 1

@@ -25,7 +25,7 @@ SEEDS = ROOT / "seeds"
 
 
 def furat(
-    args: list[str], db: Path, stdin: str | None = None, **env: str
+    args: list[str], db: Path | str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot ARGS` on a database, in a process of its own."""
     return subprocess.run(

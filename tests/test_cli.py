@@ -78,3 +78,11 @@ def test_ingest_reports_and_stats(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["search", "--limit", "x"], ["nope"]])
 def test_bad_arguments_exit_nonzero(tmp_path: Path, args: list[str]) -> None:
     assert furat(args, tmp_path / "f.db").returncode == 2
+
+
+def test_unreachable_postgresql_is_one_line_without_the_password() -> None:
+    # Port 1 on loopback refuses at once: no server is needed to see the failure.
+    result = furat(["stats"], db="postgresql://furat:s3cret-pw@127.0.0.1:1/furat")
+    assert result.returncode == 1
+    assert result.stderr.startswith("furat: cannot use the database postgresql://127.0.0.1:1/furat")
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr + result.stdout
