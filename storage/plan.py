@@ -67,9 +67,10 @@ class Concept:
 
 # What to fetch, whatever the index: passages holding, for every group, one of its alternatives.
 Match = tuple[tuple[Alternative, ...], ...]
-# How to order what a Match finds, best first: each concept's alternatives and its weight.
-# SQLite's FTS5 orders by its own bm25; a backend without bm25 sums the weights held.
-Rank = tuple[tuple[tuple[Alternative, ...], float], ...]
+# How to order what a Match finds, best first: each concept's alternatives, its weight, and
+# how many passages hold each alternative (at most). SQLite's FTS5 orders by its own bm25; a
+# backend without bm25 sums the weights held, then computes FTS5's bm25 for the best.
+Rank = tuple[tuple[tuple[Alternative, ...], float, tuple[int, ...]], ...]
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,11 @@ def _stories(
 def _rank(concepts: Iterable[Concept], vocab: Vocabulary) -> Rank:
     """Return how a backend without bm25 weighs the concepts a candidate holds: by idf."""
     return tuple(
-        (c.alternatives, max(vocab.idf(a.column, a.phrase) for a in c.alternatives))
+        (
+            c.alternatives,
+            max(vocab.idf(a.column, a.phrase) for a in c.alternatives),
+            tuple(vocab.postings(a.column, a.phrase) for a in c.alternatives),
+        )
         for c in concepts
         if c.alternatives
     )

@@ -6,6 +6,7 @@ planning, scoring and folding are the same code on both backends.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,6 +34,39 @@ def tsquery(match: Match) -> str | None:
 
 def _phrase(alt: Alternative) -> str:
     return f"({phrase_query(alt.phrase, alt.column.value)})"
+
+
+RERANKED = 6  # candidates ranked by idf per candidate asked for, then ranked by FTS5's bm25
+_K1, _B = 1.2, 0.75  # FTS5's bm25 constants
+_COLUMN_WEIGHTS = {"surface": 1.0, "stem": 0.7}  # as SQLite's bm25(passages_fts, 1.0, 0.7)
+
+
+def _occurrences(tokens: list[str], phrase: tuple[str, ...]) -> int:
+    first, n = phrase[0], len(phrase)
+    if n == 1 or first not in tokens:
+        return tokens.count(first)
+    return sum(
+        1 for i, t in enumerate(tokens) if t == first and tuple(tokens[i : i + n]) == phrase
+    )
+
+
+def fts5_bm25(rank: Rank, row: Any) -> float:
+    """Return FTS5's bm25 of a candidate row (its surface and stem) for the ranked phrases."""
+    tokens = {"surface": row["surface"].split(), "stem": row["stem"].split()}
+    rows = float(row["n"] or 1)
+    # FTS5 counts both columns' tokens; stems are as many as surface words.
+    norm = _K1 * (1 - _B + _B * len(tokens["surface"]) / float(row["len"]))
+    score, seen = 0.0, set()
+    for alternatives, _, postings in rank:
+        for alt, holding in zip(alternatives, postings, strict=True):
+            key = (alt.column.value, alt.phrase)
+            if key in seen:
+                continue
+            seen.add(key)
+            freq = _COLUMN_WEIGHTS[key[0]] * _occurrences(tokens[key[0]], alt.phrase)
+            idf = max(math.log((rows - holding + 0.5) / (holding + 0.5)), 1e-6)
+            score += idf * freq * (_K1 + 1) / (freq + norm)
+    return score
 
 
 class PgSearchRows:
@@ -85,11 +119,11 @@ class PgSearchRows:
         query = tsquery(match)
         if query is None:
             return []
-        params: list[object] = [query, limit]
+        params: list[object] = [query, max(limit, RERANKED * limit) if rank else limit]
         order = "p.id DESC"
         if rank:
             held = []
-            for alternatives, weight in rank:
+            for alternatives, weight, _ in rank:
                 held_query = tsquery((alternatives,))
                 if held_query is None:
                     continue
@@ -101,17 +135,20 @@ class PgSearchRows:
                 " / (0.25 + 0.75 * array_length(string_to_array(p.surface, ' '), 1) / a.len)"
                 " DESC, p.id DESC"
             )
-        return list(
-            await self._pool.fetch(
-                "SELECT p.id, p.surface, p.stem, d.title_terms"
-                " FROM passages p JOIN documents d ON d.id = p.document_id,"
-                " (SELECT greatest(sum(value::float) FILTER (WHERE key = 'surface_tokens')"
-                "  / nullif(sum(value::float) FILTER (WHERE key = 'passages'), 0), 1) AS len"
-                "  FROM state) a"
-                f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2",
-                *params,
-            )
+        rows = await self._pool.fetch(
+            "SELECT p.id, p.surface, p.stem, d.title_terms, a.len, a.n"
+            " FROM passages p JOIN documents d ON d.id = p.document_id,"
+            " (SELECT greatest(sum(value::float) FILTER (WHERE key = 'surface_tokens')"
+            "  / nullif(sum(value::float) FILTER (WHERE key = 'passages'), 0), 1) AS len,"
+            "  sum(value::float) FILTER (WHERE key = 'passages') AS n FROM state) a"
+            f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2",
+            *params,
         )
+        if not rank or not rows:
+            return list(rows)
+        # The candidates SQLite's FTS5 would give: the best by its bm25 among the best by idf.
+        scored = sorted(rows, key=lambda row: -fts5_bm25(rank, row))
+        return scored[:limit]
 
     async def followers(self, ids: list[int]) -> list[Any]:
         """Return the passage after each of these, with that one's text as its context."""
