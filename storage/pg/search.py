@@ -7,7 +7,8 @@ planning, scoring and folding are the same code on both backends.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -41,31 +42,34 @@ _K1, _B = 1.2, 0.75  # FTS5's bm25 constants
 _COLUMN_WEIGHTS = {"surface": 1.0, "stem": 0.7}  # as SQLite's bm25(passages_fts, 1.0, 0.7)
 
 
-def _occurrences(tokens: list[str], phrase: tuple[str, ...]) -> int:
+def _occurrences(tokens: list[str], counts: Counter[str], phrase: tuple[str, ...]) -> int:
     first, n = phrase[0], len(phrase)
-    if n == 1 or first not in tokens:
-        return tokens.count(first)
-    return sum(
-        1 for i, t in enumerate(tokens) if t == first and tuple(tokens[i : i + n]) == phrase
-    )
+    if n == 1 or not counts[first]:
+        return counts[first]
+    return sum(1 for i, t in enumerate(tokens) if t == first and tuple(tokens[i : i + n]) == phrase)
 
 
-def fts5_bm25(rank: Rank, row: Any) -> float:
-    """Return FTS5's bm25 of a candidate row (its surface and stem) for the ranked phrases."""
-    tokens = {"surface": row["surface"].split(), "stem": row["stem"].split()}
-    rows = float(row["n"] or 1)
-    # FTS5 counts both columns' tokens; stems are as many as surface words.
-    norm = _K1 * (1 - _B + _B * len(tokens["surface"]) / float(row["len"]))
-    score, seen = 0.0, set()
+def fts5_bm25(rank: Rank, rows: float, mean_length: float) -> Callable[[Any], float]:
+    """Return FTS5's bm25 of candidate rows (their surface and stem) for the ranked phrases."""
+    phrases: dict[
+        tuple[str, tuple[str, ...]], float
+    ] = {}  # each distinct phrase once, as FTS5 reads each phrase of its expression once
     for alternatives, _, postings in rank:
         for alt, holding in zip(alternatives, postings, strict=True):
-            key = (alt.column.value, alt.phrase)
-            if key in seen:
-                continue
-            seen.add(key)
-            freq = _COLUMN_WEIGHTS[key[0]] * _occurrences(tokens[key[0]], alt.phrase)
             idf = max(math.log((rows - holding + 0.5) / (holding + 0.5)), 1e-6)
-            score += idf * freq * (_K1 + 1) / (freq + norm)
+            phrases.setdefault((alt.column.value, alt.phrase), idf)
+
+    def score(row: Any) -> float:
+        tokens = {"surface": row["surface"].split(), "stem": row["stem"].split()}
+        counts = {column: Counter(words) for column, words in tokens.items()}
+        # FTS5 counts both columns' tokens; stems are as many as surface words.
+        norm = _K1 * (1 - _B + _B * len(tokens["surface"]) / mean_length)
+        total = 0.0
+        for (column, phrase), idf in phrases.items():
+            freq = _COLUMN_WEIGHTS[column] * _occurrences(tokens[column], counts[column], phrase)
+            total += idf * freq * (_K1 + 1) / (freq + norm)
+        return total
+
     return score
 
 
@@ -147,8 +151,8 @@ class PgSearchRows:
         if not rank or not rows:
             return list(rows)
         # The candidates SQLite's FTS5 would give: the best by its bm25 among the best by idf.
-        scored = sorted(rows, key=lambda row: -fts5_bm25(rank, row))
-        return scored[:limit]
+        bm25 = fts5_bm25(rank, float(rows[0]["n"] or 1), float(rows[0]["len"]))
+        return sorted(rows, key=lambda row: -bm25(row))[:limit]
 
     async def followers(self, ids: list[int]) -> list[Any]:
         """Return the passage after each of these, with that one's text as its context."""
