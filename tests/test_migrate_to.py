@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -20,7 +22,7 @@ from storage.pg import connect, migrate
 from storage.pg import copy as pgcopy
 from storage.pg.copy import TABLES, CopyError, copy_all, describe, migrate_to
 from storage.store import Store
-from tests.conftest import SEEDS, furat
+from tests.conftest import ROOT, SEEDS, furat
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 NEW_ARTICLE = """قصف على الرقة وريف دير الزور
@@ -197,6 +199,48 @@ async def test_a_run_stopped_midway_finishes_when_run_again(
     assert calls == stop_at  # it did stop in the middle
     await copy_all(source, pool)
     await assert_copied(source, pool)
+
+
+# Loads batches of 2 and dies by SIGKILL with batch N staged, its transaction still open.
+DIE_AT = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from storage.pg import copy
+
+copy.BATCH = 2
+real, calls = copy._stage, 0
+
+
+async def stage(*args):
+    global calls
+    calls += 1
+    await real(*args)
+    if calls == int(sys.argv[3]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+copy._stage = stage
+asyncio.run(copy.migrate_to(Path(sys.argv[1]), sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("die_at", [2, 8, 14])
+async def test_a_killed_run_finishes_when_run_again(
+    source: Path, pg_database: str, die_at: int
+) -> None:
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DIE_AT, str(source), pg_database, str(die_at), cwd=ROOT
+    )
+    assert await killed.wait() == -signal.SIGKILL
+    done = await asyncio.to_thread(furat, ["migrate-to", pg_database], source)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[1:]}
+    assert rows["outbox"] == ["4", "4"]  # the outbox comes last: the killed run copied none
+    p = await connect(pg_database)
+    try:
+        await assert_copied(source, p)
+    finally:
+        await p.close()
 
 
 async def test_two_runs_at_once_copy_everything_once(
