@@ -119,7 +119,9 @@ async def assert_copied(path: Path, pool: asyncpg.Pool) -> None:
                 f" ORDER BY {order}"
             )
         ]
-        assert [_values(r) for r in theirs] == [_values(r) for r in mine], table
+        if table in DERIVED:
+            theirs, mine = [_values(r) for r in theirs], [_values(r) for r in mine]
+        assert theirs == mine, table
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, object]:
@@ -335,7 +337,7 @@ def test_a_file_that_is_not_an_archive_is_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
     url = "postgresql://furat:s3cret-pw@127.0.0.1:1/furat"
-    _assert_clean_failure(furat(["migrate-to", url], junk), "s3cret-pw", "not a Furat")
+    _assert_clean_failure(furat(["migrate-to", url], junk), "s3cret-pw", "cannot open the SQLite")
 
 
 def test_a_wrong_password_is_one_line(source: Path, pg_url: str) -> None:

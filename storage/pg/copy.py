@@ -103,10 +103,8 @@ class _Source:
         self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         self.conn.execute("BEGIN")
 
-    def count(self, table: _Table) -> int:
-        (n,) = self.conn.execute(
-            f"SELECT count(*) FROM {table.name} WHERE {table.where}"
-        ).fetchone()
+    def count(self, table: str, where: str = "true") -> int:
+        (n,) = self.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()
         return int(n)
 
     def batches(
@@ -159,7 +157,7 @@ async def _copy_table(source: _Source, pool: asyncpg.Pool, table: _Table) -> Tab
             copied += int(status.split()[-1])
             if table.identity:
                 await _advance_sequence(conn, table.name)
-    return TableCopy(table.name, source.count(table), copied)
+    return TableCopy(table.name, source.count(table.name, table.where), copied)
 
 
 async def _copy_documents(
@@ -248,8 +246,8 @@ async def _copy_archive(source: _Source, pool: asyncpg.Pool) -> tuple[TableCopy,
                 matched,
             )
     return (
-        TableCopy("documents", source.count(_Table("documents", "id")), documents),
-        TableCopy("passages", source.count(_Table("passages", "id")), passages),
+        TableCopy("documents", source.count("documents"), documents),
+        TableCopy("passages", source.count("passages"), passages),
     )
 
 
@@ -309,7 +307,7 @@ async def migrate_to(sqlite_path: Path, url: str) -> CopyReport:
         # Brings an older archive's schema up to the one the copy reads (as every command does).
         await (await Database.open(str(sqlite_path), readers=0)).close()
     except sqlite3.Error as e:
-        raise CopyError(f"{sqlite_path} is not a Furat SQLite archive: {e}") from None
+        raise CopyError(f"cannot open the SQLite archive {sqlite_path}: {e}") from None
     where = describe(url)
     try:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2, timeout=CONNECT_TIMEOUT_S)
