@@ -1,4 +1,4 @@
-"""Command-line commands: search, ingest, remove, stats, feeds."""
+"""Command-line commands: search, ingest, remove, stats, feeds, migrate-to."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bot.feeds import feeds_command
 from bot.logs import configure_logging
 from bot.runner import run_bot
 from storage.models import Outcome, SearchHit
+from storage.pg.copy import CopyError, migrate_to
 from storage.store import Store
 
 _TAG_RE = re.compile(r"</?b>")
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("key")
     sub.add_parser("stats", help="show the size of the archive")
     add_feeds_parser(sub)
+    move = sub.add_parser("migrate-to", help="copy this SQLite archive into PostgreSQL")
+    move.add_argument("url", help="postgresql://user@host/db (password: PGPASSWORD or in the URL)")
+    move.add_argument("--db", type=Path, help="the SQLite file to copy (default: FURAT_DB)")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("chat", help="talk to the bot in this terminal, no token needed")
     return parser
@@ -114,6 +118,25 @@ async def _stats(store: Store) -> int:
     return 0
 
 
+async def _migrate_to(args: argparse.Namespace, settings: Settings) -> int:
+    source = args.db or settings.db_path
+    if not args.db and settings.db_url:
+        print(
+            "furat: migrate-to: FURAT_DB names PostgreSQL; give the SQLite file with --db PATH",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report = await migrate_to(source, args.url)
+    except CopyError as e:
+        print(f"furat: migrate-to: {e}", file=sys.stderr)
+        return 1
+    print(f"{'table':<14} {'in SQLite':>10} {'copied':>10}")
+    for t in report.tables:
+        print(f"{t.table:<14} {t.source:>10} {t.copied:>10}")
+    return 0
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     # An explicit ingest or removal decides what is in, so it skips the embedded seed build.
     seeds = None if args.command in ("ingest", "remove") else settings.seeds
@@ -143,6 +166,8 @@ def run_cli(argv: Sequence[str]) -> int:
     configure_logging(settings.log_level, settings.token)
     if args.command == "run":
         return run_bot(settings)
+    if args.command == "migrate-to":
+        return asyncio.run(_migrate_to(args, settings))
     try:
         if args.command == "chat":
             return asyncio.run(chat(settings))
