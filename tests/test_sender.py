@@ -228,7 +228,7 @@ async def test_locked_database_at_start_is_survived(
     other.execute("BEGIN IMMEDIATE")
     worker = Worker()
     supervisor = Supervisor("outbox-sender", sender.run, worker, lambda: datetime.now(UTC), 0.05)
-    supervisor.start()
+    running = supervisor.start()
     try:
         await asyncio.wait_for(supervisor.failed.wait(), timeout=20)
         assert worker.state is State.RESTARTING
@@ -236,6 +236,8 @@ async def test_locked_database_at_start_is_survived(
         other.execute("ROLLBACK")
         await server.wait_for_async(lambda: server.sent, timeout=10)
         await sender.stop()
+        # The run returns at its next turn after the stop: under load, not at once.
+        await asyncio.wait_for(asyncio.shield(running), timeout=10)
         assert await statuses(store) == {"alert:1:1": "sent"}
         assert worker.state is State.STOPPED
     finally:
