@@ -111,7 +111,7 @@ async def chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.
     async with running(app):
         console = Console(app, request, out)
         console.seen = len(request.calls)
-        print(f"{BANNER}\n(@{BOT_USERNAME}, archive: {settings.db_path})", file=out)
+        print(f"{BANNER}\n(@{BOT_USERNAME}, archive: {settings.database_shown})", file=out)
         store: Store = app.bot_data[STORE_KEY]
         if not await store.latest(1):
             print(visible_text(t(Lang.EN, "fill_archive")), file=out)
