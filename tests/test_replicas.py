@@ -61,7 +61,7 @@ def server() -> Iterator[FakeBotAPI]:
 
 @pytest.fixture(params=["sqlite"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Yield the FURAT_DB the replicas share (the PostgreSQL run adds its URL here)."""
+    """Return the FURAT_DB the replicas share (the PostgreSQL run adds its URL here)."""
     assert request.param == "sqlite"
     return str(tmp_path / "shared.db")
 
@@ -209,9 +209,36 @@ def wait_alerted(server: FakeBotAPI, chats: range, known: str = "") -> None:
         pytest.fail(message)
 
 
-def settle(server: FakeBotAPI, seconds: float = 1.5) -> None:
+def settle(seconds: float = 1.5) -> None:
     """Let several scheduler ticks pass on every replica: a late extra send would show."""
     time.sleep(seconds)
+
+
+async def test_proxy_goes_round_robin_past_a_dead_backend() -> None:
+    async def answering(name: bytes) -> asyncio.Server:
+        async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(name)
+            await writer.drain()
+            writer.close()
+
+        return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+    a, b = await answering(b"a"), await answering(b"b")
+    backends = [("127.0.0.1", a.sockets[0].getsockname()[1]), ("127.0.0.1", _free_port())]
+    backends.append(("127.0.0.1", b.sockets[0].getsockname()[1]))
+    proxy = await RoundRobinProxy(backends).start()
+    try:
+        got = []
+        for _ in range(4):
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            got.append(await reader.read())
+            writer.close()
+        assert got == [b"a", b"b", b"a", b"b"]
+        assert proxy.connections == [2, 0, 2]
+    finally:
+        await proxy.stop()
+        a.close()
+        b.close()
 
 
 def test_searches_answered_once(server: FakeBotAPI, database: str, tmp_path: Path) -> None:
@@ -224,7 +251,7 @@ def test_searches_answered_once(server: FakeBotAPI, database: str, tmp_path: Pat
                 server.send_text(user, query, user_id=user)
         server.wait_for(lambda: len(sends(server)) >= 3 * len(users), timeout=WAIT_S)
         server.wait_for(lambda: not server.pending_updates, timeout=WAIT_S)
-        settle(server)
+        settle()
         spread = list(group.proxy.connections)
     answers = Counter(int(c.params["chat_id"]) for c in sends(server))
     assert answers == Counter({u: 3 for u in users})
@@ -238,7 +265,7 @@ def test_fan_out_once_at_the_limit(server: FakeBotAPI, database: str, tmp_path: 
     with cluster(server, database, tmp_path, **FAST):
         ingest(database, tmp_path)
         wait_alerted(server, chats)
-        settle(server)
+        settle()
     counts = alert_counts(server)
     assert counts == Counter({c: 1 for c in chats})
     times = sorted(c.time for c in alert_calls(server))
@@ -262,7 +289,7 @@ def test_kill_during_fan_out(server: FakeBotAPI, database: str, tmp_path: Path) 
         group.kill(victim)
         killed_at = len(alert_calls(server))
         wait_alerted(server, chats, "" if ELECTED else "the dead sender's rows wait out its lease")
-        settle(server)
+        settle()
     counts = alert_counts(server)
     duplicates = sum(n - 1 for n in counts.values())
     print(f"\nkill -9 after {killed_at} alerts: {duplicates} duplicates (bound {CONCURRENCY})")
@@ -275,7 +302,7 @@ def test_due_digest_sent_once(server: FakeBotAPI, database: str, tmp_path: Path)
     asyncio.run(_seed(database, range(0), digest_chat))
     with cluster(server, database, tmp_path, **FAST, FURAT_DIGEST_EMPTY="1"):
         server.wait_for(lambda: server.messages_to(digest_chat), timeout=WAIT_S)
-        settle(server, 3.0)  # ten ticks on each replica
+        settle(3.0)  # ten ticks on each replica
     digests = [c for c in sends(server) if int(c.params["chat_id"]) == digest_chat]
     assert len(digests) == 1
     assert "موجزك" in digests[0].result["text"]
