@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import tornado.httpclient
@@ -416,6 +417,21 @@ def _parse_params(request: tornado.httputil.HTTPServerRequest) -> JSON:
             with suppress(ValueError):
                 params[key] = json.loads(params[key])
     return params
+
+
+def _update_chat(update: JSON) -> Any:
+    """Return the chat (or, failing one, the user) an update is about: its delivery order key."""
+    for key, body in update.items():
+        if key == "update_id" or not isinstance(body, dict):
+            continue
+        for holder in (body, body.get("message") or {}):
+            chat = holder.get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return chat["id"]
+        sender = body.get("from") or body.get("user")
+        if isinstance(sender, dict) and "id" in sender:
+            return ("user", sender["id"])
+    return ("update", update.get("update_id"))
 
 
 def _chat_type(chat_id: int) -> str:
@@ -849,51 +865,76 @@ class FakeBotAPI:
         return info
 
     async def _deliver(self) -> None:
-        """POST pending updates to the webhook one by one until it is removed."""
-        client = tornado.httpclient.AsyncHTTPClient(force_instance=True)
+        """POST pending updates to the webhook until it is removed, as Telegram does.
+
+        Up to max_connections requests are in flight at once; the updates of one chat go one
+        at a time and in order, so a chat's next update waits for the previous one's 2xx.
+        """
+        client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=100)
+        in_flight: dict[int, asyncio.Task[None]] = {}
         try:
             while not self._closing:
                 with self._lock:
                     url, secret = self.webhook["url"], self.webhook.get("secret_token")
-                    update = copy.deepcopy(self._updates[0]) if self._updates else None
+                    room = int(self.webhook.get("max_connections") or 40) - len(in_flight)
+                    busy = {_update_chat(u) for u in self._updates if u["update_id"] in in_flight}
+                    ready: list[JSON] = []
+                    for update in self._updates:
+                        chat = _update_chat(update)
+                        if update["update_id"] not in in_flight and chat not in busy:
+                            ready.append(copy.deepcopy(update))
+                        busy.add(chat)  # a later update of this chat waits for this one
+                    ready = ready[: max(0, room)]
                 if not url:
                     return
-                if update is None:
-                    await self._wait(1.0)
-                    continue
-                headers = {"Content-Type": "application/json"}
-                if secret:
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-                error: str | None = None
-                try:
-                    response = await client.fetch(
-                        url,
-                        method="POST",
-                        body=json.dumps(update),
-                        headers=headers,
-                        raise_error=False,
-                        request_timeout=10,
+                for update in ready:
+                    uid = update["update_id"]
+                    task = asyncio.get_running_loop().create_task(
+                        self._post_update(client, url, secret, update)
                     )
-                    if not 200 <= response.code < 300:
-                        error = (
-                            f"Wrong response from the webhook: {response.code} {response.reason}"
-                        )
-                except Exception as exc:  # noqa: BLE001 - any transport failure counts as a delivery error
-                    error = f"Connection failed: {exc}"
-                with self._lock:
-                    if error is None:
-                        self._updates = [
-                            u for u in self._updates if u["update_id"] != update["update_id"]
-                        ]
-                    elif self.webhook["url"] == url:
-                        self.webhook.update(
-                            last_error_date=int(time.time()), last_error_message=error
-                        )
-                    self._changed()
-                if error is not None:
-                    await asyncio.sleep(self.webhook_retry_delay)
+                    in_flight[uid] = task
+                    task.add_done_callback(partial(self._delivered, in_flight, uid))
+                await self._wait(1.0)
         finally:
+            for task in in_flight.values():
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
             client.close()
+
+    def _delivered(self, in_flight: dict[int, asyncio.Task[None]], uid: int, _: Any) -> None:
+        """Free a delivery slot and the update's chat, and wake the delivery loop."""
+        in_flight.pop(uid, None)
+        self._wake()
+
+    async def _post_update(
+        self, client: tornado.httpclient.AsyncHTTPClient, url: str, secret: Any, update: JSON
+    ) -> None:
+        """POST one update; drop it from the queue on 2xx, else record the error and rest."""
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        error: str | None = None
+        try:
+            response = await client.fetch(
+                url,
+                method="POST",
+                body=json.dumps(update),
+                headers=headers,
+                raise_error=False,
+                request_timeout=10,
+            )
+            if not 200 <= response.code < 300:
+                error = f"Wrong response from the webhook: {response.code} {response.reason}"
+        except Exception as exc:  # noqa: BLE001 - any transport failure counts as a delivery error
+            error = f"Connection failed: {exc}"
+        with self._lock:
+            if error is None:
+                self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+            elif self.webhook["url"] == url:
+                self.webhook.update(last_error_date=int(time.time()), last_error_message=error)
+            self._changed()
+        if error is not None:
+            await asyncio.sleep(self.webhook_retry_delay)
 
     def _reply_target(self, chat_id: int, params: JSON) -> JSON | None:
         """Find the message a send replies to, if any."""

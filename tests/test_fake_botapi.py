@@ -429,6 +429,49 @@ async def test_webhook_delivery(server: FakeBotAPI, bot: Bot) -> None:
         receiver.stop()
 
 
+async def test_webhook_delivery_in_parallel_one_chat_in_order(
+    server: FakeBotAPI, bot: Bot
+) -> None:
+    held: list[tuple[int, asyncio.Event]] = []
+    arrived: asyncio.Queue[int] = asyncio.Queue()
+    answered: list[int] = []
+
+    class Receiver(tornado.web.RequestHandler):
+        async def post(self) -> None:
+            update_id = json.loads(self.request.body)["update_id"]
+            release = asyncio.Event()
+            held.append((update_id, release))
+            arrived.put_nowait(update_id)
+            await release.wait()
+            answered.append(update_id)
+
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    app = tornado.web.Application([(r"/hook", Receiver)], log_function=lambda h: None)
+    receiver = tornado.httpserver.HTTPServer(app)
+    receiver.add_sockets(sockets)
+    url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/hook"
+    try:
+        a1, a2 = server.send_text(7, "one")["update_id"], server.send_text(7, "two")["update_id"]
+        b, c = server.send_text(8, "b")["update_id"], server.send_text(9, "c")["update_id"]
+        assert await bot.set_webhook(url, max_connections=2)
+        # Two at once, as Telegram delivers: chat 7's second update waits for its first.
+        first = {await asyncio.wait_for(arrived.get(), 5) for _ in range(2)}
+        assert first == {a1, b}
+        dict(held)[b].set()
+        assert await asyncio.wait_for(arrived.get(), 5) == c  # the freed connection takes c
+        dict(held)[a1].set()
+        assert await asyncio.wait_for(arrived.get(), 5) == a2
+        for _, release in held:
+            release.set()
+        await server.wait_for_async(lambda: not server.pending_updates)
+        assert answered.index(a1) < answered.index(a2)
+    finally:
+        for _, release in held:
+            release.set()
+        await bot.delete_webhook()
+        receiver.stop()
+
+
 # ------------------------------------------------------------------ rate limits, blocks, faults
 @pytest.mark.asyncio
 async def test_private_chat_rate_limit(
