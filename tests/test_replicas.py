@@ -16,7 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -59,11 +59,10 @@ def server() -> Iterator[FakeBotAPI]:
         yield s
 
 
-@pytest.fixture(params=["sqlite"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return the FURAT_DB the replicas share (the PostgreSQL run adds its URL here)."""
-    assert request.param == "sqlite"
-    return str(tmp_path / "shared.db")
+@pytest.fixture
+def shared(database: dict[str, Any]) -> str:
+    """Return the FURAT_DB the replicas share: a SQLite file, or on the PostgreSQL run a URL."""
+    return str(database.get("db_url") or database["db_path"])
 
 
 @dataclass
@@ -159,7 +158,7 @@ def cluster(server: FakeBotAPI, db: str, tmp: Path, **env: str) -> Iterator[Clus
 
 async def _seed(db: str, chats: range, digest_chat: int | None = None) -> None:
     """Subscribe chats to الرقة; give digest_chat a digest that is due now."""
-    store = await Store.open(Path(db), seeds=SEEDS)
+    store = await Store.open(db, seeds=SEEDS)
     try:
         now = datetime.now(UTC)
         await store.subscribe_many([(c, "الرقة") for c in chats], "UTC", now)
@@ -249,9 +248,9 @@ async def test_proxy_goes_round_robin_past_a_dead_backend() -> None:
         b.close()
 
 
-def test_searches_answered_once(server: FakeBotAPI, database: str, tmp_path: Path) -> None:
+def test_searches_answered_once(server: FakeBotAPI, shared: str, tmp_path: Path) -> None:
     users = range(20_001, 20_101)
-    with cluster(server, database, tmp_path, **FAST) as group:
+    with cluster(server, shared, tmp_path, **FAST) as group:
         # Three searches each: within Telegram's per-chat burst, so no answer is held back.
         for round_ in range(3):
             for user in users:
@@ -267,11 +266,11 @@ def test_searches_answered_once(server: FakeBotAPI, database: str, tmp_path: Pat
     assert all(n >= 50 for n in spread), spread  # every replica answered its share
 
 
-def test_fan_out_once_at_the_limit(server: FakeBotAPI, database: str, tmp_path: Path) -> None:
+def test_fan_out_once_at_the_limit(server: FakeBotAPI, shared: str, tmp_path: Path) -> None:
     chats = range(10_001, 10_501)
-    asyncio.run(_seed(database, chats))
-    with cluster(server, database, tmp_path, **FAST):
-        ingest(database, tmp_path)
+    asyncio.run(_seed(shared, chats))
+    with cluster(server, shared, tmp_path, **FAST):
+        ingest(shared, tmp_path)
         wait_alerted(server, chats)
         settle()
     counts = alert_counts(server)
@@ -284,13 +283,13 @@ def test_fan_out_once_at_the_limit(server: FakeBotAPI, database: str, tmp_path: 
     assert abs(pace - RATE) <= 0.05 * RATE, f"pace {pace:.1f}/s, limit {RATE:g}/s"
 
 
-def test_kill_during_fan_out(server: FakeBotAPI, database: str, tmp_path: Path) -> None:
+def test_kill_during_fan_out(server: FakeBotAPI, shared: str, tmp_path: Path) -> None:
     chats = range(10_001, 10_501)
-    asyncio.run(_seed(database, chats))
+    asyncio.run(_seed(shared, chats))
     # Slow answers keep sends in flight when the kill lands.
     server.delay_next("sendMessage", 0.02, count=10_000)
-    with cluster(server, database, tmp_path, **FAST) as group:
-        ingest(database, tmp_path)
+    with cluster(server, shared, tmp_path, **FAST) as group:
+        ingest(shared, tmp_path)
         server.wait_for(lambda: len(alert_calls(server)) >= 150, timeout=WAIT_S)
         # The replica that sent most is the sender (the only one, once the sender is elected).
         victim = max(group.replicas, key=Replica.sent)
@@ -305,10 +304,10 @@ def test_kill_during_fan_out(server: FakeBotAPI, database: str, tmp_path: Path) 
     assert duplicates <= CONCURRENCY
 
 
-def test_due_digest_sent_once(server: FakeBotAPI, database: str, tmp_path: Path) -> None:
+def test_due_digest_sent_once(server: FakeBotAPI, shared: str, tmp_path: Path) -> None:
     digest_chat = 30_001
-    asyncio.run(_seed(database, range(0), digest_chat))
-    with cluster(server, database, tmp_path, **FAST, FURAT_DIGEST_EMPTY="1"):
+    asyncio.run(_seed(shared, range(0), digest_chat))
+    with cluster(server, shared, tmp_path, **FAST, FURAT_DIGEST_EMPTY="1"):
         server.wait_for(lambda: server.messages_to(digest_chat), timeout=WAIT_S)
         settle(3.0)  # ten ticks on each replica
     digests = [c for c in sends(server) if int(c.params["chat_id"]) == digest_chat]
