@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,23 +130,38 @@ def test_two_polls_at_once_read_each_feed_once(tmp_path: Path, web: WebServer) -
     db = tmp_path / "f.db"
     env = {**os.environ, "FURAT_DB": str(db), "FURAT_SEEDS": str(tmp_path / "none"), **LOCAL}
     articles = seed_articles()[:4]
-    for i, a in enumerate(articles):
+    feeds = [f"/feed{i}.xml" for i in range(len(articles))]
+    for path, a in zip(feeds, articles, strict=True):
         web.add(article_path(a), article_page(a), content_type="text/html")
-        web.add(f"/feed{i}.xml", rss_feed([a], web.url("")))
-        assert furat(["feeds", "add", web.url(f"/feed{i}.xml")], db, **env).returncode == 0
-    polls = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "feeds", "poll", "--json"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
+        web.add(path, rss_feed([a], web.url("")))
+        assert furat(["feeds", "add", web.url(path)], db, **env).returncode == 0
+    # The feeds answer only once the second poll has run: the first holds its claims meanwhile,
+    # however slowly either process starts.
+    gate = threading.Event()
+    for path, a in zip(feeds, articles, strict=True):
+        body = rss_feed([a], web.url(""))
+
+        def held(req: Any, body: bytes = body) -> None:
+            gate.wait(60)
+            req.send(200, body, {"Content-Type": "text/html; charset=utf-8"})
+
+        web.handle(path, held)
+    asked = sum(web.hits[path] for path in feeds)
+    poll = [sys.executable, "-m", "bot", "feeds", "poll", "--json"]
+    first = subprocess.Popen(poll, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while sum(web.hits[path] for path in feeds) == asked and time.monotonic() < deadline:
+            time.sleep(0.02)  # the first poll has claimed the feeds once it fetches one
+        second = subprocess.run(
+            poll, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
-        for _ in range(2)
-    ]
-    lines = [json.loads(line) for p in polls for line in p.communicate(timeout=120)[0].splitlines()]
-    assert all(p.returncode == 0 for p in polls)
+    finally:
+        gate.set()
+    lines = [json.loads(line) for line in first.communicate(timeout=120)[0].splitlines()]
+    assert first.returncode == 0 and second.returncode == 0
     # A feed claimed by one process is left to it by the other.
+    assert second.stdout == ""
     assert sorted(x["feed"] for x in lines) == [1, 2, 3, 4]
     assert sum(x["new"] for x in lines) == 4
     assert all(web.hits[article_path(a)] == 1 for a in articles)
