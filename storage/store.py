@@ -9,6 +9,7 @@ from pathlib import Path
 from storage.analysis import light_stem
 from storage.db import Database
 from storage.feeds import FeedStore
+from storage.leases import LeaseStore
 from storage.models import (
     Document,
     DocumentSummary,
@@ -28,7 +29,7 @@ def _now() -> str:
     return iso(datetime.now(UTC))
 
 
-class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
+class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, LeaseStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, db: Database, path: str, stemmer: Stemmer) -> None:
