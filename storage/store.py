@@ -37,7 +37,6 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, Lease
         self._conn = db.writer  # writes, inside `_transaction()`
         self._stem = stemmer
         self.path = path
-        self._known_active: set[int] = set()
         self._start_search(SqliteSearchRows(db.read))
         self._match_lock = asyncio.Lock()
 

@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS leases (
 -- Per-user flood buckets shared by every replica answering updates.
 CREATE TABLE IF NOT EXISTS flood (
     user_id INTEGER NOT NULL,
-    bucket  TEXT NOT NULL,                       -- 'updates' or 'inline'
+    bucket  TEXT NOT NULL,                       -- 'flood' (updates) or 'inline_flood'
     tokens  REAL NOT NULL,                       -- left in the bucket at `last`
     last    REAL NOT NULL,                       -- seconds since the epoch of the last update
     warned  INTEGER NOT NULL DEFAULT 0,          -- updates refused since the last admitted one

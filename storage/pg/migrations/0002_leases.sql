@@ -6,7 +6,7 @@ CREATE TABLE leases (
 );
 CREATE TABLE flood (
     user_id bigint NOT NULL,
-    bucket  text NOT NULL,                       -- 'updates' or 'inline'
+    bucket  text NOT NULL,                       -- 'flood' (updates) or 'inline_flood'
     tokens  double precision NOT NULL,           -- left in the bucket at `last`
     last    double precision NOT NULL,           -- seconds since the epoch of the last update
     warned  bigint NOT NULL DEFAULT 0,           -- updates refused since the last admitted one
