@@ -64,6 +64,7 @@ class Settings:
     retry_base: float = 2.0
     digest_when_empty: bool = False
     shutdown_grace: float = 10.0  # seconds sends in flight get to finish when the bot stops
+    sender_lease: float = 15.0  # seconds a replica's sender lease lasts unless renewed
     feed_interval: float = 900.0
     fetch_timeout: float = 20.0
     fetch_max_bytes: int = 5_000_000
@@ -119,6 +120,7 @@ class Settings:
             send_concurrency=_number(env, "FURAT_SEND_CONCURRENCY", "32", int, low=1),
             max_attempts=_number(env, "FURAT_MAX_ATTEMPTS", "5", int, low=1),
             retry_base=_number(env, "FURAT_RETRY_BASE", "2", float),
+            sender_lease=_number(env, "FURAT_SENDER_LEASE_S", "15", float, low=1),
             digest_when_empty=env.get("FURAT_DIGEST_EMPTY", "").lower() in flag,
             feed_interval=_number(env, "FURAT_FEED_INTERVAL", "900", float, low=1),
             fetch_timeout=_number(env, "FURAT_FETCH_TIMEOUT", "20", float, low=0.1),

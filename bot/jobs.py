@@ -172,5 +172,10 @@ def make_sender(
         settings.retry_base,
     )
     return Sender(
-        store, app.bot, limits, clock=app.bot_data[CLOCK_KEY], metrics=app.bot_data.get(METRICS_KEY)
+        store,
+        app.bot,
+        limits,
+        clock=app.bot_data[CLOCK_KEY],
+        metrics=app.bot_data.get(METRICS_KEY),
+        lease_ttl=settings.sender_lease,
     )

@@ -3,6 +3,10 @@
 Delivery is at-least-once with a bound: a row is marked `sending` before the request and `sent`
 after it, so a crash between the two re-sends that row after the restart. At most
 `concurrency` rows are in flight at any moment, which bounds the duplicates of one crash.
+
+Replicas elect one sender: only the holder of the `sender` lease claims rows, so Telegram's
+overall and per-chat limits, paced here in memory, hold across replicas. Another replica takes
+the lease over when the holder stops renewing it (it died) or releases it (it stopped).
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +32,7 @@ from storage.models import Push, PushStatus
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+SENDER_LEASE = "sender"
 
 Clock = Callable[[], datetime]
 
@@ -102,8 +110,14 @@ class Sender:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        lease_ttl: float = 15.0,
+        holder: str | None = None,
     ) -> None:
         self.store, self.bot, self.limits, self.clock = store, bot, limits, clock
+        self.lease_ttl = lease_ttl
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Loop time until which the lease is surely ours; None: no lease asked for (drain alone).
+        self.lease_until: float | None = None
         self.metrics = metrics
         self.pacer = Pacer(limits)
         self.rng = rng or random.Random()
@@ -111,44 +125,101 @@ class Sender:
         self.stopping = asyncio.Event()
         self.in_flight = asyncio.Semaphore(limits.concurrency)
         self.tasks: set[asyncio.Task[None]] = set()  # sends in flight, and only those
-        self._recovered = False
 
     def wake(self) -> None:
         """Tell the loop that new rows may be due."""
         self.wakeup.set()
 
+    def holds_lease(self) -> bool:
+        """Tell whether this sender may claim rows: it holds the lease (or runs without one)."""
+        if self.lease_until is None:
+            return True
+        return asyncio.get_running_loop().time() < self.lease_until
+
+    async def renew_lease(self) -> bool:
+        """Take or renew the sender lease; on taking it over, requeue what a dead holder left."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        had = self.lease_until is not None and asked < self.lease_until
+        held = await self.store.acquire_lease(
+            SENDER_LEASE, self.holder, self.clock(), timedelta(seconds=self.lease_ttl)
+        )
+        if not held:
+            if had:
+                log.warning("the sender lease went to another replica: this one stops sending")
+            self.lease_until = 0.0
+            return False
+        if not had:
+            # Only the new holder may: the rows left `sending` are then no live sender's.
+            recovered = await self.store.recover_in_flight()
+            log.info("this replica sends the outbox (%d rows requeued)", recovered)
+        # Counted from before the request: the row may have been written at its very start.
+        self.lease_until = asked + self.lease_ttl
+        self.wake()
+        return True
+
+    async def _keep_lease(self) -> None:
+        """Renew a held lease every third of its life, while a drain may last longer."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=self.lease_ttl / 3)
+            if self.holds_lease() and not self.stopping.is_set():
+                try:
+                    await self.renew_lease()
+                except Exception:  # a busy or lost database: the lease runs out on its own
+                    log.warning("could not renew the sender lease", exc_info=True)
+
     async def run(self) -> None:
-        """Drain until stopped: send what is due, then sleep until the next row is due or a wake.
+        """Drain while holding the lease: send what is due, then sleep until the next row is due.
 
         A failure ends the call; the supervisor logs it and calls again after a backoff.
         """
-        if not self._recovered:
-            # Once per process: a later restart must not requeue this process's own sends.
-            await self.store.recover_in_flight()
-            self._recovered = True
-        while not self.stopping.is_set():
-            await self.drain()
-            nxt = await self.store.next_due()
-            delay = 1.0 if nxt is None else (nxt - self.clock()).total_seconds()
-            self.wakeup.clear()
-            if delay > 0 and not self.stopping.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=min(delay, 1.0))
+        if self.lease_until is None:
+            self.lease_until = 0.0
+        keeper = asyncio.create_task(self._keep_lease())
+        try:
+            while not self.stopping.is_set():
+                # Tried here rather than only by the keeper: a database that refuses ends the
+                # call, and the supervisor shows the failure and retries.
+                if not self.holds_lease() and not await self.renew_lease():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), timeout=self.lease_ttl / 3)
+                    continue
+                await self.drain()
+                nxt = await self.store.next_due()
+                delay = 1.0 if nxt is None else (nxt - self.clock()).total_seconds()
+                self.wakeup.clear()
+                if delay > 0 and not self.stopping.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wakeup.wait(), timeout=min(delay, 1.0))
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop claiming, let sends in flight finish for up to grace seconds, requeue the rest."""
+        """Stop claiming, let sends in flight finish for up to grace seconds, requeue the rest.
+
+        Then give the lease up, so that another replica sends at once rather than after its TTL.
+        """
         self.stopping.set()
         self.wake()
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=grace)
         await self._cancel_sends()
+        if self.lease_until is not None:
+            self.lease_until = 0.0
+            try:
+                await self.store.release_lease(SENDER_LEASE, self.holder)
+            except Exception:  # it then runs out on its own
+                log.warning("could not release the sender lease", exc_info=True)
 
     async def drain(self) -> int:
         """Send every row due now; return how many were claimed."""
         total = 0
         loop = asyncio.get_running_loop()
         try:
-            while not self.stopping.is_set():
+            while not self.stopping.is_set() and self.holds_lease():
                 pushes = await self.store.claim_due(self.clock(), self.limits.concurrency)
                 if not pushes:
                     break

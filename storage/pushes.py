@@ -209,7 +209,6 @@ class PushStore(Connected):
     """The subscription side of the Store (mixed into it; shares its connection)."""
 
     _stem: Stemmer
-    _known_active: set[int]  # chats this process saw active: touching them needs no write
     _match_lock: asyncio.Lock  # one matching run at a time, whoever asks for it
     _vocabulary: Callable[[], Awaitable[Vocabulary]]
     _rows: SearchRows
@@ -229,8 +228,8 @@ class PushStore(Connected):
         self, chat_id: int, chat_type: str, language: str, tz: str, now: datetime
     ) -> bool:
         """Record that a chat wrote: create it, or make it active again; tell if it was inactive."""
-        if chat_id in self._known_active:  # the common case costs no write
-            return False
+        # Read every time, not remembered per process: another replica may have found the chat
+        # blocked since. The common case is this read alone, with no write.
         rows = await self._read.execute_fetchall(
             "SELECT active FROM chats WHERE id = ?", (chat_id,)
         )
@@ -243,7 +242,6 @@ class PushStore(Connected):
                     " ON CONFLICT (id) DO UPDATE SET active = 1",
                     (chat_id, chat_type, language, tz, iso(now), iso(now)),
                 )
-        self._known_active.add(chat_id)
         return was_inactive
 
     async def chat(self, chat_id: int) -> Chat | None:
@@ -267,7 +265,6 @@ class PushStore(Connected):
 
     async def set_active(self, chat_id: int, active: bool) -> bool:
         """Mark a chat active or inactive; tell whether anything changed."""
-        self._known_active.discard(chat_id)
         async with self._transaction() as conn:
             cur = await conn.execute(
                 "UPDATE chats SET active = ? WHERE id = ? AND active != ?",
@@ -287,7 +284,6 @@ class PushStore(Connected):
         The new id may already exist (a message from it arrived first): the group's own
         settings and subscriptions are merged into it rather than lost.
         """
-        self._known_active.difference_update((old_id, new_id))
         settings = ", ".join(f"{c} = old.{c}" for c in _MIGRATED_COLUMNS)
         async with self._transaction() as conn:
             await conn.execute(

@@ -12,6 +12,7 @@ from pathlib import Path
 from storage.analysis import light_stem
 from storage.db import Backend, Database
 from storage.feeds import FeedStore
+from storage.leases import LeaseStore
 from storage.models import (
     Document,
     DocumentSummary,
@@ -32,14 +33,13 @@ def _now() -> str:
     return iso(datetime.now(UTC))
 
 
-class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore):
+class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, LeaseStore):
     """Async access to the archive; create with `await Store.open(path)`."""
 
     def __init__(self, db: Backend, path: str, stemmer: Stemmer, rows: SearchRows) -> None:
         self._db = db
         self._stem = stemmer
         self.path = path
-        self._known_active: set[int] = set()
         self._start_search(rows)
         self._match_lock = asyncio.Lock()
 

@@ -44,7 +44,8 @@ COMPARED = {
     ),
 }
 DERIVED = {"terms", "state"}  # kept by each backend: PostgreSQL has rows of its own there
-NOT_COPIED = {"presence", "schema_migrations"}  # a process's heartbeat; each backend's own
+# A process's heartbeat, leases and flood buckets live minutes; each backend's own migrations.
+NOT_COPIED = {"presence", "leases", "flood", "schema_migrations"}
 
 
 async def _build(path: Path, tmp_path: Path) -> None:

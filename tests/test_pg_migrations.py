@@ -33,6 +33,8 @@ TABLES = {
     "terms",
     "topic_matches",
     "presence",
+    "leases",
+    "flood",
     "feeds",
     "feed_entries",
     "schema_migrations",
