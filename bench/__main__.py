@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -598,6 +599,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
+    # Stopped from outside, the run still stops its PostgreSQL server and deletes its files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     on_sqlite = args.backend in ("sqlite", "both")
     on_pg = args.backend in ("postgresql", "both")
     m: dict[str, Any] = {"docs": args.docs, "backend": args.backend}
