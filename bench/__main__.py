@@ -3,8 +3,10 @@
 usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N] [--updates N]
                       [--stall-users N] [--stall-chars N] [--stall-mb MB]
                       [--feeds N] [--feed-entries N] [--openloop-seconds S] [--openloop-rate R]
+                      [--backend sqlite|postgresql|both]
 Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
---json prints one JSON object with the keys named in the README.
+--json prints one JSON object with the keys named in the README. On PostgreSQL the store phases
+run again on a throwaway server (or FURAT_BENCH_PG's), their keys prefixed with pg_.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -19,11 +23,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import pg
 from bench.corpus import queries as make_queries
 from bench.corpus import write_corpus
 from bench.feeds import feeds as feeds_bench
@@ -35,6 +40,23 @@ from bench.stall import loop_stall
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str]  # section, measure, Furat, baseline
+Db = Path | str  # a SQLite file, or a postgresql:// URL
+BASELINES = ("fts5", "tantivy")
+# The measures run on each backend, side by side: (JSON key without pg_, measure, format).
+SIDE_BY_SIDE = (
+    ("ingest_mb_s", "ingest MB/s", ".2f"),
+    ("search_p50_ms", "search p50 ms", ".2f"),
+    ("search_p99_ms", "search p99 ms (≤50 on PostgreSQL at 100k documents)", ".2f"),
+    ("success_at_1", "success@1 on the judged set", ".3f"),
+    ("updates_per_s_inproc", "updates/s in process", ".0f"),
+    ("updates_per_s_http", "updates/s over HTTP, burst", ".0f"),
+    ("reply_p50_ms_at_50", "reply p50 ms, open loop over a webhook", ".1f"),
+    ("reply_p99_ms_at_50", "reply p99 ms, open loop over a webhook (≤250)", ".1f"),
+    ("updates_per_s_1_replica", "updates/s over webhooks, 1 replica", ".0f"),
+    ("updates_per_s_2_replicas", "updates/s over webhooks, 2 replicas", ".0f"),
+    ("match_s_100k_subs", "match subscriptions × new documents, s", ".2f"),
+    ("fanout_msgs_s", "sender msgs/s, limits off", ".0f"),
+)
 
 
 def warm(db: Path) -> None:
@@ -46,8 +68,7 @@ def warm(db: Path) -> None:
     subprocess.run(["cat", str(db)], stdout=subprocess.DEVNULL, check=True)
 
 
-
-def ingest(folder: Path, db: Path) -> dict[str, float]:
+def ingest(folder: Path, db: Db, baseline: bool = True) -> dict[str, float]:
     """Time Furat's ingest path against raw FTS5 inserts of the same paragraphs."""
     from storage.store import Store
 
@@ -66,6 +87,14 @@ def ingest(folder: Path, db: Path) -> dict[str, float]:
             await store.close()
 
     ours = asyncio.run(furat())
+    if not baseline:
+        return {
+            "megabytes": megabytes,
+            "docs": len(files),
+            "furat_s": ours,
+            "ingest_mb_s": megabytes / ours,
+        }
+    assert isinstance(db, Path)
     raw_db = db.with_name("raw_fts5.db")
     conn = sqlite3.connect(raw_db)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -89,7 +118,9 @@ def ingest(folder: Path, db: Path) -> dict[str, float]:
     }
 
 
-def search(db: Path, workdir: Path, n_queries: int, n_docs: int) -> dict[str, Any]:
+def search(
+    db: Db, workdir: Path, n_queries: int, n_docs: int, baselines: tuple[str, ...] = BASELINES
+) -> dict[str, Any]:
     """Run the same mixed queries through each engine, each in its own process.
 
     Each engine also answers the judged set (untimed), for success@1 on the same corpus.
@@ -101,7 +132,7 @@ def search(db: Path, workdir: Path, n_queries: int, n_docs: int) -> dict[str, An
     judged_file = workdir / "judged.txt"
     judged_file.write_text("\n".join(str(q["q"]) for q in judged), encoding="utf-8")
     out: dict[str, Any] = {}
-    for engine in ("furat", "fts5", "tantivy"):
+    for engine in ("furat", *baselines):
         proc = subprocess.run(
             [
                 sys.executable,
@@ -142,7 +173,7 @@ def score(judged: list[dict[str, object]], answers: list[list[str]]) -> Score:
     return total
 
 
-def updates_inproc(db: Path, n: int) -> dict[str, float]:
+def updates_inproc(db: Db, n: int) -> dict[str, float]:
     """Push search messages through the real Application with the in-process Bot API."""
     from bot.app import build_application, running
     from bot.config import Settings
@@ -153,7 +184,8 @@ def updates_inproc(db: Path, n: int) -> dict[str, float]:
     async def run() -> dict[str, float]:
         settings = Settings(
             token="1:bench",
-            db_path=db,
+            db_path=db if isinstance(db, Path) else Path("furat.db"),
+            db_url=db if isinstance(db, str) else "",
             seeds=Path("/nonexistent"),
             watch_dir=Path("/nonexistent"),
             tick_seconds=3600,
@@ -189,7 +221,7 @@ def updates_inproc(db: Path, n: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
-def updates_http(db: Path, n: int) -> dict[str, float]:
+def updates_http(db: Db, n: int) -> dict[str, float]:
     """Drive `furat run` through the local HTTP Bot API server: throughput and latency."""
     from tests.fake_botapi import RateLimits, ThreadedServer
 
@@ -229,9 +261,12 @@ def updates_http(db: Path, n: int) -> dict[str, float]:
 
 
 def fanout(
-    db: Path, workdir: Path, n_docs: int, n_subs: int, n_new: int, n_pushes: int
+    db: Db, workdir: Path, n_docs: int, n_subs: int, n_new: int, n_pushes: int, outbox: Db
 ) -> dict[str, float]:
-    """Match many subscriptions against new documents; measure the sender and its pacing."""
+    """Match many subscriptions against new documents; measure the sender and its pacing.
+
+    The sender drains an outbox of its own (outbox: an empty database or a new file).
+    """
     from telegram import Bot
 
     from bot.jobs import alert_not_before
@@ -268,7 +303,7 @@ def fanout(
             match_s = time.perf_counter() - started
 
             # The sender is measured on an outbox of its own: the alerts above would swamp it.
-            sink = await Store.open(workdir / "outbox.db")
+            sink = await Store.open(outbox)
             bot = Bot("1:bench", request=LoopbackRequest())
             async with bot:
 
@@ -434,6 +469,114 @@ def timed(label: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
+def sqlite_phases(args: argparse.Namespace, corpus: Path, work: Path) -> dict[str, Any]:
+    """Run every phase on a SQLite file, with the baselines of the same run."""
+    db = work / "bench.db"
+    m: dict[str, Any] = {}
+    m["ingest"] = timed("ingest", lambda: ingest(corpus, db))
+    m["ingest_mb_s"] = m["ingest"]["ingest_mb_s"]
+    m["ingest_ratio_vs_fts5"] = m["ingest"]["ingest_ratio_vs_fts5"]
+    with closing(sqlite3.connect(db)) as conn:
+        m["passages"] = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+    warm(db)  # FTS5 and Tantivy build their indexes in memory; ours is read from the file
+    s = m["search"] = timed("search", lambda: search(db, work, args.queries, args.docs))
+    m["search_p50_ms"], m["search_p99_ms"] = s["furat"]["p50"], s["furat"]["p99"]
+    m["search_p50_ratio_vs_fts5"] = s["furat"]["p50"] / s["fts5"]["p50"]
+    m["search_p50_ratio_vs_tantivy"] = s["furat"]["p50"] / s["tantivy"]["p50"]
+    m["success_at_1"] = s["furat"]["success_at_1"]
+    m["success_at_1_tantivy"] = s["tantivy"]["success_at_1"]
+    m["success_at_1_fts5"] = s["fts5"]["success_at_1"]
+    # The synthetic articles repeat judged words together: the judged set's answers are
+    # not the only passages that hold them, so the target is relative to the baselines.
+    best = max(m["success_at_1_fts5"], m["success_at_1_tantivy"])
+    m["success_at_1_ratio_vs_best_baseline"] = m["success_at_1"] / best if best else 0.0
+    warm(db)
+    m.update(timed("in-process updates", lambda: updates_inproc(db, args.updates)))
+    m.update(timed("http updates", lambda: updates_http(db, min(args.updates, 500))))
+    m.update(
+        timed(
+            "open loop and replicas",
+            lambda: openloop(
+                db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
+            ),
+        )
+    )
+    m["fanout"] = timed(
+        "fan-out",
+        lambda: fanout(
+            db, work, args.docs, args.subs, args.new_docs, args.pushes, work / "outbox.db"
+        ),
+    )
+    for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
+        m[key] = m["fanout"][key]
+    # Last: it adds a large document to the archive the sections above measured.
+    m.update(
+        timed(
+            "loop stall",
+            lambda: loop_stall(db, work, args.stall_users, args.stall_chars, args.stall_mb),
+        )
+    )
+    return m
+
+
+def pg_phases(args: argparse.Namespace, corpus: Path, work: Path, url: str) -> dict[str, Any]:
+    """Run the store phases on a new PostgreSQL database; return their keys prefixed pg_."""
+    work.mkdir()
+    m: dict[str, Any] = {}
+    with pg.database(url) as db, pg.database(url) as outbox:
+        m["ingest"] = timed("pg ingest", lambda: ingest(corpus, db, baseline=False))
+        m["ingest_mb_s"] = m["ingest"]["ingest_mb_s"]
+        s = m["search"] = timed(
+            "pg search", lambda: search(db, work, args.queries, args.docs, baselines=())
+        )
+        m["search_p50_ms"], m["search_p99_ms"] = s["furat"]["p50"], s["furat"]["p99"]
+        m["success_at_1"] = s["furat"]["success_at_1"]
+        m.update(timed("pg in-process updates", lambda: updates_inproc(db, args.updates)))
+        m.update(timed("pg http updates", lambda: updates_http(db, min(args.updates, 500))))
+        m.update(
+            timed(
+                "pg open loop and replicas",
+                lambda: openloop(
+                    db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
+                ),
+            )
+        )
+        m["fanout"] = timed(
+            "pg fan-out",
+            lambda: fanout(db, work, args.docs, args.subs, args.new_docs, args.pushes, outbox),
+        )
+        for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
+            m[key] = m["fanout"][key]
+    return {f"pg_{k}": v for k, v in m.items()}
+
+
+def render_backends(n_docs: int, m: dict[str, Any]) -> str:
+    """Return the Markdown table of the measures on SQLite and on PostgreSQL, side by side."""
+
+    def cell(key: str, form: str) -> str:
+        return format(m[key], form) if isinstance(m.get(key), int | float) else "—"
+
+    rate = m.get("pg_openloop_rate", m.get("openloop_rate", 0))
+    seconds = m.get("pg_openloop_seconds", m.get("openloop_seconds", 0))
+    fan = m.get("pg_fanout", m.get("fanout", {}))
+    lines = [
+        f"## SQLite and PostgreSQL at {n_docs:,} documents "
+        f"(python -m bench --docs {n_docs} --backend {m['backend']})",
+        "",
+        f"Open loop: {rate:g} updates/s for {seconds:g} s. Matching: "
+        f"{fan.get('subscriptions', 0):,} subscriptions × {fan.get('new_documents', 0)} new "
+        f"documents. Both backends on this machine ({os.cpu_count()} cores), PostgreSQL local.",
+        "",
+        "| measure | SQLite | PostgreSQL |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {label} | {cell(key, form)} | {cell('pg_' + key, form)} |"
+        for key, label, form in SIDE_BY_SIDE
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     """Run every section and print the table (or the JSON object)."""
     parser = argparse.ArgumentParser(prog="python -m bench")
@@ -450,63 +593,42 @@ def main() -> None:
     parser.add_argument("--feed-entries", type=int, default=20)
     parser.add_argument("--openloop-seconds", type=float, default=20.0)
     parser.add_argument("--openloop-rate", type=float, default=50.0, help="updates/s offered")
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgresql", "both"), default="sqlite", help="store"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    # Stopped from outside, the run still stops its PostgreSQL server and deletes its files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    on_sqlite = args.backend in ("sqlite", "both")
+    on_pg = args.backend in ("postgresql", "both")
+    m: dict[str, Any] = {"docs": args.docs, "backend": args.backend}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         corpus = work / "corpus"
         corpus.mkdir()
         timed("corpus", lambda: write_corpus(args.docs, corpus))
-        db = work / "bench.db"
-        m: dict[str, Any] = {"docs": args.docs}
-        m["ingest"] = timed("ingest", lambda: ingest(corpus, db))
-        m["ingest_mb_s"] = m["ingest"]["ingest_mb_s"]
-        m["ingest_ratio_vs_fts5"] = m["ingest"]["ingest_ratio_vs_fts5"]
-        with closing(sqlite3.connect(db)) as conn:
-            m["passages"] = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
-        warm(db)  # FTS5 and Tantivy build their indexes in memory; ours is read from the file
-        s = m["search"] = timed("search", lambda: search(db, work, args.queries, args.docs))
-        m["search_p50_ms"], m["search_p99_ms"] = s["furat"]["p50"], s["furat"]["p99"]
-        m["search_p50_ratio_vs_fts5"] = s["furat"]["p50"] / s["fts5"]["p50"]
-        m["search_p50_ratio_vs_tantivy"] = s["furat"]["p50"] / s["tantivy"]["p50"]
-        m["success_at_1"] = s["furat"]["success_at_1"]
-        m["success_at_1_tantivy"] = s["tantivy"]["success_at_1"]
-        m["success_at_1_fts5"] = s["fts5"]["success_at_1"]
-        # The synthetic articles repeat judged words together: the judged set's answers are
-        # not the only passages that hold them, so the target is relative to the baselines.
-        best = max(m["success_at_1_fts5"], m["success_at_1_tantivy"])
-        m["success_at_1_ratio_vs_best_baseline"] = m["success_at_1"] / best if best else 0.0
-        warm(db)
-        m.update(timed("in-process updates", lambda: updates_inproc(db, args.updates)))
-        m.update(timed("http updates", lambda: updates_http(db, min(args.updates, 500))))
-        m.update(
-            timed(
-                "open loop and replicas",
-                lambda: openloop(
-                    db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
-                ),
-            )
-        )
-        m["fanout"] = timed(
-            "fan-out", lambda: fanout(db, work, args.docs, args.subs, args.new_docs, args.pushes)
-        )
-        for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
-            m[key] = m["fanout"][key]
-        # Last: it adds a large document to the archive the sections above measured.
-        m.update(
-            timed(
-                "loop stall",
-                lambda: loop_stall(db, work, args.stall_users, args.stall_chars, args.stall_mb),
-            )
-        )
-    if args.feeds:
+        if on_sqlite:
+            m.update(sqlite_phases(args, corpus, work))
+        if on_pg:
+            # Started after the SQLite phases: an idle server is no load, but none is better.
+            url = stack.enter_context(pg.server())
+            m.update(pg_phases(args, corpus, work / "pg", url))
+    if on_sqlite and args.feeds:
         m.update(timed("feeds", lambda: feeds_bench(args.feeds, args.feed_entries)))
-    table = render(args.docs, m)
-    if args.feeds:
-        table += "\n" + render_feeds(m)
-    write_section(f"scale-{args.docs}", table, args.results)
-    print(json.dumps(m, ensure_ascii=False) if args.json else table)
+    tables = []
+    if on_sqlite:
+        table = render(args.docs, m)
+        if args.feeds:
+            table += "\n" + render_feeds(m)
+        write_section(f"scale-{args.docs}", table, args.results)
+        tables.append(table)
+    if on_pg:
+        table = render_backends(args.docs, m)
+        write_section(f"backends-{args.docs}", table, args.results)
+        tables.append(table)
+    print(json.dumps(m, ensure_ascii=False) if args.json else "\n".join(tables))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Run one search engine over a query file in its own process, to measure its peak memory.
 
 usage: python -m bench.engines {furat,fts5,tantivy} DB QUERIES.txt [JUDGED.txt]
+DB: a SQLite file, or (furat only) a postgresql:// URL.
 Prints one JSON object: latencies in ms, peak RSS in MiB, the passages of each query, and
 (untimed, after the rest) the passages of each judged query.
 """
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench.eval import fts5_baseline, tantivy_baseline
+from storage.pg import is_postgres_url
 from storage.store import Store
 
 
@@ -24,7 +26,7 @@ def _peak_mib() -> float:
 
 
 async def _furat(
-    db: Path, queries: list[str], judged: list[str]
+    db: Path | str, queries: list[str], judged: list[str]
 ) -> tuple[list[float], list[list[str]], list[list[str]]]:
     store = await Store.open(db)
     try:
@@ -46,11 +48,12 @@ def _passages(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT text FROM passages ORDER BY id")]
 
 
-def run(engine: str, db: Path, queries: list[str], judged: list[str]) -> dict[str, object]:
+def run(engine: str, db: Path | str, queries: list[str], judged: list[str]) -> dict[str, object]:
     """Return latencies, peak memory and results of one engine."""
     if engine == "furat":
         times, results, answers = asyncio.run(_furat(db, queries, judged))
     else:
+        assert isinstance(db, Path), "the baselines read the passages of a SQLite file"
         search = (fts5_baseline if engine == "fts5" else tantivy_baseline)(_passages(db))
         times, results = [], []
         for q in queries:
@@ -69,7 +72,8 @@ def run(engine: str, db: Path, queries: list[str], judged: list[str]) -> dict[st
 
 def main() -> None:
     """Run the engine named on the command line and print its JSON."""
-    engine, db, query_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    engine, query_file = sys.argv[1], Path(sys.argv[3])
+    db = sys.argv[2] if is_postgres_url(sys.argv[2]) else Path(sys.argv[2])
     queries = query_file.read_text(encoding="utf-8").splitlines()
     judged = Path(sys.argv[4]).read_text(encoding="utf-8").splitlines() if sys.argv[4:] else []
     print(json.dumps(run(engine, db, queries, judged), ensure_ascii=False))

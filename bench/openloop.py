@@ -41,7 +41,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def bot_env(api_url: str, db: Path) -> dict[str, str]:
+def bot_env(api_url: str, db: Path | str) -> dict[str, str]:
     """Return the environment of a benched `furat run`: the local Bot API, no jobs, no limits."""
     from tests.fake_botapi import DEFAULT_TOKEN
 
@@ -80,7 +80,7 @@ def update_json(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
 
 
 @contextmanager
-def replicas(server: Any, db: Path, count: int) -> Iterator[list[str]]:
+def replicas(server: Any, db: Path | str, count: int) -> Iterator[list[str]]:
     """Run count webhook replicas on db; yield their webhook URLs once all are listening."""
 
     ports = [free_port() for _ in range(count)]
@@ -259,7 +259,7 @@ def throughput(server: Any, urls: list[str], load: Load, n: int, seed: int) -> d
 
 
 def openloop(
-    db: Path, n_docs: int, rate: float = 50.0, seconds: float = 20.0, n_throughput: int = 1000
+    db: Path | str, n_docs: int, rate: float = 50.0, seconds: float = 20.0, n_throughput: int = 1000
 ) -> dict[str, float]:
     """Measure reply latency at rate updates/s for seconds, then updates/s with 1 and 2 replicas."""
     from tests.fake_botapi import RateLimits, ThreadedServer

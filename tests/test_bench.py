@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.openloop import openloop
 from storage.store import Store
@@ -39,49 +41,49 @@ KEYS = {
 }
 
 
-def test_bench_smoke(tmp_path: Path) -> None:
-    results = tmp_path / "RESULTS.md"
+PG_KEYS = {
+    "pg_ingest_mb_s",
+    "pg_search_p50_ms",
+    "pg_search_p99_ms",
+    "pg_success_at_1",
+    "pg_updates_per_s_inproc",
+    "pg_updates_per_s_http",
+    "pg_reply_p50_ms_at_50",
+    "pg_reply_p99_ms_at_50",
+    "pg_updates_per_s_1_replica",
+    "pg_updates_per_s_2_replicas",
+    "pg_match_s_100k_subs",
+    "pg_fanout_msgs_s",
+}
+# A small run of every phase: minutes at the defaults, seconds here.
+SMALL = [
+    *("--docs", "1000", "--subs", "2000", "--new-docs", "50", "--queries", "200"),
+    *("--pushes", "60", "--updates", "100", "--openloop-seconds", "1"),
+    *("--stall-users", "5", "--stall-chars", "300", "--stall-mb", "0.5"),
+    *("--feeds", "5", "--feed-entries", "4", "--json"),
+]
+
+
+def run_bench(results: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a small `python -m bench --json`; return its figures."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--docs",
-            "1000",
-            "--subs",
-            "2000",
-            "--new-docs",
-            "50",
-            "--queries",
-            "200",
-            "--pushes",
-            "60",
-            "--updates",
-            "100",
-            "--stall-users",
-            "5",
-            "--stall-chars",
-            "300",
-            "--stall-mb",
-            "0.5",
-            "--feeds",
-            "5",
-            "--feed-entries",
-            "4",
-            "--openloop-seconds",
-            "1",
-            "--json",
-            "--results",
-            str(results),
-        ],
+        [sys.executable, "-m", "bench", *SMALL, "--results", str(results), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads(proc.stdout)
+    metrics: dict[str, Any] = json.loads(proc.stdout)
+    return metrics
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    metrics = run_bench(results)
     assert set(metrics) >= KEYS
+    assert not {k for k in metrics if k.startswith("pg_")}  # SQLite alone by default
     for key in KEYS:
         assert isinstance(metrics[key], int | float) and metrics[key] >= 0, key
     assert metrics["success_at_1"] > 0.5
@@ -91,6 +93,22 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert metrics["loop_stall_answers"] == 5 * 7  # every hostile input was answered
     table = results.read_text(encoding="utf-8")
     assert "## Benchmarks at 1,000 documents" in table and "max event-loop stall" in table
+
+
+def test_bench_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    results = tmp_path / "RESULTS.md"
+    env = {**os.environ, "FURAT_BENCH_PG": pg_url}
+    metrics = run_bench(results, "--backend", "postgresql", env=env)
+    assert set(metrics) >= PG_KEYS
+    for key in PG_KEYS:
+        value = metrics[key]
+        assert isinstance(value, int | float) and value > 0, key
+    assert isinstance(metrics["pg_success_at_1"], float) and metrics["pg_success_at_1"] > 0.5
+    # The SQLite phases did not run: their keys are absent, their column empty.
+    assert "search_p99_ms" not in metrics
+    table = results.read_text(encoding="utf-8")
+    assert "| measure | SQLite | PostgreSQL |" in table and "| search p99 ms" in table
+    assert "## Benchmarks at" not in table
 
 
 def test_open_loop_answers_every_update_once(tmp_path: Path) -> None:

@@ -78,9 +78,13 @@ class PgSearchRows:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # Candidates fetched since a search began: its tiers can ask the same of PostgreSQL
+        # (a whole phrase and its words are one tsquery when the query has no phrase).
+        self._fetched: dict[tuple[object, ...], list[Any]] = {}
 
     async def doc_version(self) -> str:
         """Return the counter of document changes (a trigger bumps it)."""
+        self._fetched.clear()  # every search begins here: nothing it fetches is older
         value = await self._pool.fetchval("SELECT value FROM state WHERE key = 'doc_version'")
         return str(value or "0")
 
@@ -124,35 +128,76 @@ class PgSearchRows:
         if query is None:
             return []
         params: list[object] = [query, max(limit, RERANKED * limit) if rank else limit]
-        order = "p.id DESC"
+        score, source, order = "0", "passages p", "p.id DESC"
         if rank:
             held = []
             for alternatives, weight, _ in rank:
                 held_query = tsquery((alternatives,))
                 if held_query is None:
                     continue
+                if held_query == query:
+                    # Every match holds it: a second test would read each match's terms again.
+                    held.append(f"{weight:.6f}")
+                    continue
                 params.append(held_query)
                 held.append(f"CASE WHEN p.terms @@ ${len(params)}::tsquery THEN {weight:.6f} END")
             # As bm25 does, a passage's length counts against it (b = 0.75).
-            order = (
+            score = (
                 f"(coalesce({' , 0) + coalesce('.join(held)}, 0))"
                 " / (0.25 + 0.75 * array_length(string_to_array(p.surface, ' '), 1) / a.len)"
-                " DESC, p.id DESC"
             )
-        rows = await self._pool.fetch(
-            "SELECT p.id, p.surface, p.stem, d.title_terms, a.len, a.n"
-            " FROM passages p JOIN documents d ON d.id = p.document_id,"
-            " (SELECT greatest(sum(value::float) FILTER (WHERE key = 'surface_tokens')"
-            "  / nullif(sum(value::float) FILTER (WHERE key = 'passages'), 0), 1) AS len,"
-            "  sum(value::float) FILTER (WHERE key = 'passages') AS n FROM state) a"
-            f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2",
-            *params,
+            order = "score DESC, p.id DESC"
+            source += (
+                ", (SELECT greatest(sum(value::float) FILTER (WHERE key = 'surface_tokens')"
+                "  / nullif(sum(value::float) FILTER (WHERE key = 'passages'), 0), 1) AS len,"
+                "  sum(value::float) FILTER (WHERE key = 'passages') AS n FROM state) a"
+            )
+        elif not await self._dense(match, limit):
+            # Newest first along the primary key, the planner's pick for a generic plan, stops
+            # early where matches are dense but reads most of the table where they are few
+            # (seconds at 100,000 documents). Few are read from the index and sorted.
+            order = "p.id + 0 DESC"
+        # Choose the passages first, then join the chosen few: joining documents before the
+        # sort hashed every document, and carried every match's texts through it.
+        outer = "f.score DESC, f.id DESC" if rank else "f.id DESC"
+        # Ranked candidates carry the archive's totals, which FTS5's bm25 needs.
+        totals = ", a.len, a.n" if rank else ""
+        sql = (
+            f"SELECT p.id, p.surface, p.stem, d.title_terms{totals.replace('a.', 'f.')} FROM ("
+            f" SELECT p.id, {score} AS score{totals} FROM {source}"
+            f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2) f"
+            " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
+            f" ORDER BY {outer}"
         )
+        key = (sql, *params)
+        if key not in self._fetched:
+            self._fetched[key] = list(await self._pool.fetch(sql, *params))
+        rows = self._fetched[key]
         if not rank or not rows:
             return list(rows)
         # The candidates SQLite's FTS5 would give: the best by its bm25 among the best by idf.
         bm25 = fts5_bm25(rank, float(rows[0]["n"] or 1), float(rows[0]["len"]))
         return sorted(rows, key=lambda row: -bm25(row))[:limit]
+
+    async def _dense(self, match: Match, limit: int) -> bool:
+        """Tell whether a walk newest first should find limit matches sooner than the index
+        finds them all, taking the match's groups as independent."""
+        words = list({t for group in match for a in group for t in a.phrase})
+        rows = await self._pool.fetch(
+            "SELECT col, term, df FROM terms"
+            " WHERE col IN ('surface', 'stem') AND term = ANY($1::text[])"
+            " UNION ALL SELECT 'passages', '', value::bigint FROM state WHERE key = 'passages'",
+            words,
+        )
+        df = {(row["col"], row["term"]): row["df"] for row in rows}
+        total = max(1, df.get(("passages", ""), 1))
+        expected = float(total)
+        for group in match:
+            held = sum(min(df.get((a.column.value, t), 0) for t in a.phrase) for a in group)
+            expected *= min(1.0, held / total)
+        # The walk reads about limit * total / expected passages, the index expected: alike at
+        # sqrt(limit * total).
+        return expected > math.sqrt(limit * total)
 
     async def followers(self, ids: list[int]) -> list[Any]:
         """Return the passage after each of these, with that one's text as its context."""
