@@ -224,6 +224,9 @@ class Dialect:
     json_texts: str = "json_each(?)"  # rows `value` of a JSON array of strings, as text
     fan_join: str = "CROSS JOIN"  # SQLite's hint to keep the left table the outer loop
     row_locks: bool = False  # claims lock the rows they take, not the whole database
+    # PostgreSQL plans a join of temporary tables blind unless they are analysed (autovacuum
+    # never sees them): the fan-out of 40,000 alerts took 8.9 s instead of 0.5.
+    analyze_temp: bool = False
 
     def skip_locked(self, table: str) -> str:
         """Return what ends a claim's SELECT: lock the table's rows, skip those others hold."""

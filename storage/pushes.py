@@ -528,6 +528,8 @@ class PushStore(Connected):
                 "INSERT INTO alert_twins (doc_id, twin_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 twins,
             )
+            if self._dialect.analyze_temp:
+                await conn.execute("ANALYZE alert_members, alert_batch, alert_twins")
             # SQLite fans each alert out to its audience's chats. Walking the chats in id order
             # (CROSS JOIN keeps them the outer loop) writes rows in nearly key order, so
             # consecutive inserts touch neighbouring index pages, without a sort.

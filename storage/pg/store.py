@@ -18,6 +18,7 @@ POSTGRES = Dialect(
     json_texts="json_array_elements_text(CAST(? AS json)) AS j(value)",
     fan_join="JOIN",
     row_locks=True,
+    analyze_temp=True,
 )
 
 
