@@ -144,7 +144,7 @@ class PgSearchRows:
             # As bm25 does, a passage's length counts against it (b = 0.75).
             score = (
                 f"(coalesce({' , 0) + coalesce('.join(held)}, 0))"
-                " / (0.25 + 0.75 * array_length(string_to_array(p.surface, ' '), 1) / a.len)"
+                " / (0.25 + 0.75 * p.length / a.len)"
             )
             order = "score DESC, p.id DESC"
             source += (
