@@ -30,7 +30,7 @@ def server() -> Iterator[FakeBotAPI]:
 class BotProcess:
     """A `python -m bot run` child process pointed at the local server."""
 
-    def __init__(self, server: FakeBotAPI, db: Path, **env: str) -> None:
+    def __init__(self, server: FakeBotAPI, db: Path | str, **env: str) -> None:
         self.server = server
         full_env = {
             **os.environ,

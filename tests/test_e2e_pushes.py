@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +52,13 @@ def server() -> Iterator[FakeBotAPI]:
         yield s
 
 
-def ingest(db: Path, folder: Path, n: int) -> None:
+@pytest.fixture
+def db(database: dict[str, Any]) -> Path | str:
+    """Return the bot's FURAT_DB: a SQLite file, or on the PostgreSQL run a URL."""
+    return database.get("db_url") or database["db_path"]
+
+
+def ingest(db: Path | str, folder: Path, n: int) -> None:
     """Add one new article with `furat ingest`, in its own process."""
     path = folder / f"news_{n:03d}.txt"
     lead, more = STORIES[n % len(STORIES)]
@@ -74,15 +80,20 @@ def alerts(server: FakeBotAPI, chat: int) -> list[str]:
     return [t for t in texts(server, chat) if t.startswith(("🔔", "\u200f🔔"))]
 
 
-def chat_active(db: Path, chat: int) -> bool:
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT active FROM chats WHERE id = ?", (chat,)).fetchone()
-    return bool(row and row[0])
+def chat_active(db: Path | str, chat: int) -> bool:
+    async def read() -> bool:
+        store = await Store.open(db)
+        try:
+            found = await store.chat(chat)
+        finally:
+            await store.close()
+        return bool(found and found.active)
+
+    return asyncio.run(read())
 
 
-def test_alert_across_processes(server: FakeBotAPI, tmp_path: Path) -> None:
+def test_alert_across_processes(server: FakeBotAPI, db: Path | str, tmp_path: Path) -> None:
     # The digest's timing runs on the injected clock in tests/test_digest_clock.py.
-    db = tmp_path / "p.db"
     bot = BotProcess(server, db, **FAST)
     try:
         wait_polling(server)
@@ -98,8 +109,9 @@ def test_alert_across_processes(server: FakeBotAPI, tmp_path: Path) -> None:
     assert "update failed" not in out
 
 
-def test_failures_are_retried_or_deactivate(server: FakeBotAPI, tmp_path: Path) -> None:
-    db = tmp_path / "f.db"
+def test_failures_are_retried_or_deactivate(
+    server: FakeBotAPI, db: Path | str, tmp_path: Path
+) -> None:
     bot = BotProcess(server, db, **FAST)
     try:
         wait_polling(server)
@@ -131,7 +143,7 @@ def test_failures_are_retried_or_deactivate(server: FakeBotAPI, tmp_path: Path) 
         bot.stop()
 
 
-async def _subscribers(db: Path, count: int) -> None:
+async def _subscribers(db: Path | str, count: int) -> None:
     store = await Store.open(db, seeds=SEEDS)
     try:
         now = datetime.now(UTC)
@@ -143,8 +155,7 @@ async def _subscribers(db: Path, count: int) -> None:
         await store.close()
 
 
-def test_kill_during_fan_out(server: FakeBotAPI, tmp_path: Path) -> None:
-    db = tmp_path / "k.db"
+def test_kill_during_fan_out(server: FakeBotAPI, db: Path | str, tmp_path: Path) -> None:
     subscribers, concurrency = 500, 8
     asyncio.run(_subscribers(db, subscribers))
     env = {**FAST, "FURAT_SEND_CONCURRENCY": str(concurrency)}

@@ -109,7 +109,7 @@ def botapi() -> Iterator[FakeBotAPI]:
         yield s
 
 
-def test_webhook_server_end_to_end(botapi: FakeBotAPI, tmp_path: Path) -> None:
+def test_webhook_server_end_to_end(botapi: FakeBotAPI, database: dict[str, Any]) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/furat-hook"
@@ -117,7 +117,7 @@ def test_webhook_server_end_to_end(botapi: FakeBotAPI, tmp_path: Path) -> None:
     botapi.send_text(9, "كاليبر", user_id=9)
     bot = BotProcess(
         botapi,
-        tmp_path / "hook.db",
+        database.get("db_url") or database["db_path"],
         FURAT_MODE="webhook",
         FURAT_WEBHOOK_URL=url,
         FURAT_WEBHOOK_SECRET=SECRET,
@@ -176,8 +176,8 @@ def test_webhook_server_end_to_end(botapi: FakeBotAPI, tmp_path: Path) -> None:
     assert "Traceback" not in out
 
 
-async def test_readyz_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "ready.db")
+async def test_readyz_is_503_when_the_database_is_gone(database: dict[str, Any]) -> None:
+    store = await Store.open(database.get("db_url") or database["db_path"])
     app = SimpleNamespace(bot_data={STORE_KEY: store, METRICS_KEY: Metrics()})
     server = WebhookServer(cast(Application, app), "/hook", SECRET)
     port = _free_port()
