@@ -104,6 +104,22 @@ async def database(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncItera
 
 
 @pytest.fixture
+def db_target(database: dict[str, Any]) -> Path | str:
+    """Return this run's database as FURAT_DB names it: a SQLite file, or a PostgreSQL URL."""
+    return database.get("db_url") or database["db_path"]
+
+
+@pytest.fixture
+async def two_stores(db_target: Path | str) -> AsyncIterator[tuple[Store, Store]]:
+    """Yield two stores on one database, as two replicas have."""
+    a = await Store.open(db_target)
+    b = await Store.open(db_target)
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+@pytest.fixture
 async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """Yield a store holding the five seed articles."""
     async with _store_for(request, tmp_path / "furat.db", seeded=True) as s:

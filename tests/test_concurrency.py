@@ -19,7 +19,6 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from telegram import Bot
@@ -106,13 +105,13 @@ async def _ingest_elsewhere(folder: Path, db: Path | str) -> None:
 async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
     server: FakeBotAPI,
     tmp_path: Path,
-    database: dict[str, Any],
+    db_target: Path | str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Small batches: every pass awaits between many transactions, so passes interleave.
     monkeypatch.setattr("storage.pushes.MATCH_BATCH", 2)
     rng = random.Random(13)
-    db = database.get("db_url") or database["db_path"]
+    db = db_target
     store = await Store.open(db, seeds=SEEDS)
     replica = await Store.open(db)  # a second process's store on the same database
     try:

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -52,12 +51,6 @@ def server() -> Iterator[FakeBotAPI]:
         yield s
 
 
-@pytest.fixture
-def db(database: dict[str, Any]) -> Path | str:
-    """Return the bot's FURAT_DB: a SQLite file, or on the PostgreSQL run a URL."""
-    return database.get("db_url") or database["db_path"]
-
-
 def ingest(db: Path | str, folder: Path, n: int) -> None:
     """Add one new article with `furat ingest`, in its own process."""
     path = folder / f"news_{n:03d}.txt"
@@ -92,14 +85,14 @@ def chat_active(db: Path | str, chat: int) -> bool:
     return asyncio.run(read())
 
 
-def test_alert_across_processes(server: FakeBotAPI, db: Path | str, tmp_path: Path) -> None:
+def test_alert_across_processes(server: FakeBotAPI, db_target: Path | str, tmp_path: Path) -> None:
     # The digest's timing runs on the injected clock in tests/test_digest_clock.py.
-    bot = BotProcess(server, db, **FAST)
+    bot = BotProcess(server, db_target, **FAST)
     try:
         wait_polling(server)
         server.send_text(11, "/subscribe الرقة", user_id=11)
         wait_text(server, 11, "ستصلك")
-        ingest(db, tmp_path, 1)
+        ingest(db_target, tmp_path, 1)
         server.wait_for(lambda: alerts(server, 11), timeout=WAIT)
         time.sleep(1.5)  # several more ticks: still exactly one alert
         assert len(alerts(server, 11)) == 1
@@ -110,9 +103,9 @@ def test_alert_across_processes(server: FakeBotAPI, db: Path | str, tmp_path: Pa
 
 
 def test_failures_are_retried_or_deactivate(
-    server: FakeBotAPI, db: Path | str, tmp_path: Path
+    server: FakeBotAPI, db_target: Path | str, tmp_path: Path
 ) -> None:
-    bot = BotProcess(server, db, **FAST)
+    bot = BotProcess(server, db_target, **FAST)
     try:
         wait_polling(server)
         for chat in (21, 22):
@@ -123,18 +116,18 @@ def test_failures_are_retried_or_deactivate(
         server.fail_next("sendMessage", 500, "Internal Server Error")
         server.delay_next("sendMessage", 6)
         server.block_chat(22)
-        ingest(db, tmp_path, 1)
+        ingest(db_target, tmp_path, 1)
         server.wait_for(lambda: alerts(server, 21), timeout=WAIT)
         statuses = [c.status for c in server.calls_to("sendMessage")[-6:]]
         assert {429, 500} <= set(statuses)
-        server.wait_for(lambda: not chat_active(db, 22), timeout=WAIT)  # 403: inactive
+        server.wait_for(lambda: not chat_active(db_target, 22), timeout=WAIT)  # 403: inactive
         server.unblock_chat(22)
-        ingest(db, tmp_path, 2)
+        ingest(db_target, tmp_path, 2)
         time.sleep(1.5)
         assert not alerts(server, 22)  # inactive chats get nothing
         server.send_text(22, "مرحبا", user_id=22)  # writing again reactivates
-        server.wait_for(lambda: chat_active(db, 22), timeout=WAIT)
-        ingest(db, tmp_path, 3)
+        server.wait_for(lambda: chat_active(db_target, 22), timeout=WAIT)
+        ingest(db_target, tmp_path, 3)
         server.wait_for(lambda: alerts(server, 22), timeout=WAIT)
         # A timed-out request may still have been delivered: the retry can make one copy more.
         server.wait_for(lambda: len(set(alerts(server, 21))) == 3, timeout=WAIT)
@@ -155,19 +148,19 @@ async def _subscribers(db: Path | str, count: int) -> None:
         await store.close()
 
 
-def test_kill_during_fan_out(server: FakeBotAPI, db: Path | str, tmp_path: Path) -> None:
+def test_kill_during_fan_out(server: FakeBotAPI, db_target: Path | str, tmp_path: Path) -> None:
     subscribers, concurrency = 500, 8
-    asyncio.run(_subscribers(db, subscribers))
+    asyncio.run(_subscribers(db_target, subscribers))
     env = {**FAST, "FURAT_SEND_CONCURRENCY": str(concurrency)}
     server.delay_next("sendMessage", 0.02, count=10_000)
-    bot = BotProcess(server, db, **env)
+    bot = BotProcess(server, db_target, **env)
     wait_polling(server)
-    ingest(db, tmp_path, 1)
+    ingest(db_target, tmp_path, 1)
     server.wait_for(lambda: len(server.calls_to("sendMessage")) >= 150, timeout=WAIT)
     bot.kill()
     sent_before = len(server.calls_to("sendMessage"))
     polls = len(server.calls_to("getUpdates"))
-    bot = BotProcess(server, db, **env)
+    bot = BotProcess(server, db_target, **env)
     try:
         wait_polling(server, polls)
         chats = range(10_001, 10_001 + subscribers)

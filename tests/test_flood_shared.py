@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -25,19 +24,8 @@ from storage.store import Store
 NOW = 1_000_000.0
 
 
-@pytest.fixture
-async def two(database: dict[str, Any]) -> AsyncIterator[tuple[Store, Store]]:
-    """Yield two stores on one database file, as two replicas have."""
-    target = database.get("db_url") or database["db_path"]
-    a = await Store.open(target)
-    b = await Store.open(target)
-    yield a, b
-    await a.close()
-    await b.close()
-
-
-async def test_replicas_alternating_share_one_burst(two: tuple[Store, Store]) -> None:
-    gates = [SharedFloodGate(s, "flood") for s in two]
+async def test_replicas_alternating_share_one_burst(two_stores: tuple[Store, Store]) -> None:
+    gates = [SharedFloodGate(s, "flood") for s in two_stores]
     verdicts = [await gates[i % 2].admit(7, NOW) for i in range(12)]
     assert verdicts[:10] == [(True, False)] * 10
     assert verdicts[10:] == [(False, True), (False, False)]  # refused; warned once
@@ -47,16 +35,16 @@ async def test_replicas_alternating_share_one_burst(two: tuple[Store, Store]) ->
 
 
 async def test_concurrent_updates_on_two_replicas_spend_each_token_once(
-    two: tuple[Store, Store],
+    two_stores: tuple[Store, Store],
 ) -> None:
-    gates = [SharedFloodGate(s, "flood") for s in two]
+    gates = [SharedFloodGate(s, "flood") for s in two_stores]
     verdicts = await asyncio.gather(*(gates[i % 2].admit(7, NOW) for i in range(30)))
     assert [admitted for admitted, _ in verdicts].count(True) == 10
     assert [warn for _, warn in verdicts].count(True) == 1
 
 
-async def test_buckets_are_kept_apart(two: tuple[Store, Store]) -> None:
-    a, b = two
+async def test_buckets_are_kept_apart(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
     for _ in range(10):
         assert await SharedFloodGate(a, "flood").admit(7, NOW) == (True, False)
     assert await SharedFloodGate(b, "inline_flood").admit(7, NOW) == (True, False)
@@ -70,9 +58,9 @@ def context(store: Store, mode: str) -> ContextTypes.DEFAULT_TYPE:
 
 @pytest.mark.parametrize(("mode", "gate"), [("webhook", SharedFloodGate), ("polling", FloodGate)])
 async def test_webhook_replicas_share_the_gate_and_a_poller_keeps_it_in_memory(
-    two: tuple[Store, Store], mode: str, gate: type
+    two_stores: tuple[Store, Store], mode: str, gate: type
 ) -> None:
-    replicas = [context(s, mode) for s in two]
+    replicas = [context(s, mode) for s in two_stores]
     admitted = [(await _admit(replicas[i % 2], FLOOD_KEY, 7))[0] for i in range(12)]
     assert isinstance(replicas[0].application.bot_data[FLOOD_KEY], gate)
     # Shared, the 11th update across both is refused; in memory, each replica has its own 10.
@@ -80,9 +68,9 @@ async def test_webhook_replicas_share_the_gate_and_a_poller_keeps_it_in_memory(
 
 
 async def test_a_chat_blocked_through_one_replica_is_reactivated_by_a_message_to_another(
-    two: tuple[Store, Store],
+    two_stores: tuple[Store, Store],
 ) -> None:
-    a, b = two
+    a, b = two_stores
     now = datetime.now(UTC)
     assert not await a.touch_chat(5, "private", "ar", "UTC", now)  # a has seen it active
     assert await b.set_active(5, False)  # b's sender met "bot was blocked by the user"
@@ -92,9 +80,9 @@ async def test_a_chat_blocked_through_one_replica_is_reactivated_by_a_message_to
 
 
 async def test_chat_settings_changed_on_one_replica_are_read_on_the_other(
-    two: tuple[Store, Store],
+    two_stores: tuple[Store, Store],
 ) -> None:
-    a, b = two
+    a, b = two_stores
     await a.ensure_chat(5, "private", "ar", "UTC", datetime.now(UTC))
     assert (await b.chat(5)) is not None
     await a.update_chat(5, timezone="Europe/Berlin", digest_time="08:00")

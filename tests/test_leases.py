@@ -6,7 +6,6 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from telegram import Bot
@@ -21,21 +20,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TTL = timedelta(seconds=15)
 
 
-@pytest.fixture
-async def two(database: dict[str, Any]) -> AsyncIterator[tuple[Store, Store]]:
-    """Yield two stores on one database file, as two replicas have."""
-    target = database.get("db_url") or database["db_path"]
-    a = await Store.open(target)
-    b = await Store.open(target)
-    yield a, b
-    await a.close()
-    await b.close()
-
-
 async def test_a_lease_is_held_by_one_until_it_expires_or_is_released(
-    two: tuple[Store, Store],
+    two_stores: tuple[Store, Store],
 ) -> None:
-    a, b = two
+    a, b = two_stores
     assert await a.acquire_lease("sender", "a", T0, TTL)
     assert not await b.acquire_lease("sender", "b", T0 + timedelta(seconds=14), TTL)
     assert await a.acquire_lease("sender", "a", T0 + timedelta(seconds=10), TTL)  # renewed
@@ -50,9 +38,9 @@ async def test_a_lease_is_held_by_one_until_it_expires_or_is_released(
 
 
 async def test_two_stores_racing_for_a_free_lease_get_one_holder(
-    two: tuple[Store, Store],
+    two_stores: tuple[Store, Store],
 ) -> None:
-    a, b = two
+    a, b = two_stores
     won = await asyncio.gather(
         *(s.acquire_lease("sender", h, T0, TTL) for _ in range(5) for s, h in ((a, "a"), (b, "b")))
     )
@@ -87,9 +75,9 @@ async def statuses(store: Store) -> list[str]:
 
 
 async def test_two_replicas_send_each_push_once_at_one_pace(
-    server: FakeBotAPI, two: tuple[Store, Store]
+    server: FakeBotAPI, two_stores: tuple[Store, Store]
 ) -> None:
-    a, b = two
+    a, b = two_stores
     await fill(a, range(1, 21))
     async with Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest()) as bot:
         senders = [sender(a, bot, "a"), sender(b, bot, "b")]
@@ -110,9 +98,9 @@ async def test_two_replicas_send_each_push_once_at_one_pace(
 
 
 async def test_a_live_holder_keeps_its_in_flight_rows_from_a_starting_replica(
-    server: FakeBotAPI, two: tuple[Store, Store]
+    server: FakeBotAPI, two_stores: tuple[Store, Store]
 ) -> None:
-    a, b = two
+    a, b = two_stores
     await fill(a, range(1, 4))
     assert await a.acquire_lease(SENDER_LEASE, "a", datetime.now(UTC), TTL)
     claimed = await a.claim_due(datetime.now(UTC), 2)  # a is sending these right now
@@ -126,9 +114,9 @@ async def test_a_live_holder_keeps_its_in_flight_rows_from_a_starting_replica(
 
 
 async def test_a_crashed_holder_is_taken_over_within_the_ttl(
-    server: FakeBotAPI, two: tuple[Store, Store]
+    server: FakeBotAPI, two_stores: tuple[Store, Store]
 ) -> None:
-    a, b = two
+    a, b = two_stores
     await fill(a, range(1, 11))
     async with Bot(DEFAULT_TOKEN, base_url=server.base_url, request=HTTPXRequest()) as bot:
         first = sender(a, bot, "a", ttl=1.0)

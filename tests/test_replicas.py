@@ -16,7 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 import pytest
@@ -57,9 +57,9 @@ def server() -> Iterator[FakeBotAPI]:
 
 
 @pytest.fixture
-def shared(database: dict[str, Any]) -> str:
-    """Return the FURAT_DB the replicas share: a SQLite file, or on the PostgreSQL run a URL."""
-    return str(database.get("db_url") or database["db_path"])
+def shared(db_target: Path | str) -> str:
+    """Return the FURAT_DB the replicas share, as text."""
+    return str(db_target)
 
 
 @dataclass

@@ -109,7 +109,7 @@ def botapi() -> Iterator[FakeBotAPI]:
         yield s
 
 
-def test_webhook_server_end_to_end(botapi: FakeBotAPI, database: dict[str, Any]) -> None:
+def test_webhook_server_end_to_end(botapi: FakeBotAPI, db_target: Path | str) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/furat-hook"
@@ -117,7 +117,7 @@ def test_webhook_server_end_to_end(botapi: FakeBotAPI, database: dict[str, Any])
     botapi.send_text(9, "كاليبر", user_id=9)
     bot = BotProcess(
         botapi,
-        database.get("db_url") or database["db_path"],
+        db_target,
         FURAT_MODE="webhook",
         FURAT_WEBHOOK_URL=url,
         FURAT_WEBHOOK_SECRET=SECRET,
@@ -176,8 +176,8 @@ def test_webhook_server_end_to_end(botapi: FakeBotAPI, database: dict[str, Any])
     assert "Traceback" not in out
 
 
-async def test_readyz_is_503_when_the_database_is_gone(database: dict[str, Any]) -> None:
-    store = await Store.open(database.get("db_url") or database["db_path"])
+async def test_readyz_is_503_when_the_database_is_gone(db_target: Path | str) -> None:
+    store = await Store.open(db_target)
     app = SimpleNamespace(bot_data={STORE_KEY: store, METRICS_KEY: Metrics()})
     server = WebhookServer(cast(Application, app), "/hook", SECRET)
     port = _free_port()
