@@ -13,12 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from storage.analysis import light_stem
 from storage.models import Copy
 from storage.pg.terms import indexable, phrase_query, quote
 from storage.plan import Alternative, Match, Rank
-from storage.query import Stemmer
-from storage.search import SearchStore
 
 
 def tsquery(match: Match) -> str | None:
@@ -251,11 +248,3 @@ class PgSearchRows:
                 limit,
             )
         )
-
-
-class PgSearch(SearchStore):
-    """Search a PostgreSQL archive with the same pipeline as the SQLite Store."""
-
-    def __init__(self, pool: asyncpg.Pool, stemmer: Stemmer = light_stem) -> None:
-        self._stem = stemmer
-        self._start_search(PgSearchRows(pool))
