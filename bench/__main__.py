@@ -469,6 +469,30 @@ def timed(label: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
+def store_phases(
+    args: argparse.Namespace, db: Db, work: Path, outbox: Db, label: str = ""
+) -> dict[str, Any]:
+    """Run the phases both backends run alike: updates, open loop and replicas, fan-out."""
+    m: dict[str, Any] = {}
+    m.update(timed(f"{label}in-process updates", lambda: updates_inproc(db, args.updates)))
+    m.update(timed(f"{label}http updates", lambda: updates_http(db, min(args.updates, 500))))
+    m.update(
+        timed(
+            f"{label}open loop and replicas",
+            lambda: openloop(
+                db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
+            ),
+        )
+    )
+    m["fanout"] = timed(
+        f"{label}fan-out",
+        lambda: fanout(db, work, args.docs, args.subs, args.new_docs, args.pushes, outbox),
+    )
+    for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
+        m[key] = m["fanout"][key]
+    return m
+
+
 def sqlite_phases(args: argparse.Namespace, corpus: Path, work: Path) -> dict[str, Any]:
     """Run every phase on a SQLite file, with the baselines of the same run."""
     db = work / "bench.db"
@@ -491,24 +515,7 @@ def sqlite_phases(args: argparse.Namespace, corpus: Path, work: Path) -> dict[st
     best = max(m["success_at_1_fts5"], m["success_at_1_tantivy"])
     m["success_at_1_ratio_vs_best_baseline"] = m["success_at_1"] / best if best else 0.0
     warm(db)
-    m.update(timed("in-process updates", lambda: updates_inproc(db, args.updates)))
-    m.update(timed("http updates", lambda: updates_http(db, min(args.updates, 500))))
-    m.update(
-        timed(
-            "open loop and replicas",
-            lambda: openloop(
-                db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
-            ),
-        )
-    )
-    m["fanout"] = timed(
-        "fan-out",
-        lambda: fanout(
-            db, work, args.docs, args.subs, args.new_docs, args.pushes, work / "outbox.db"
-        ),
-    )
-    for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
-        m[key] = m["fanout"][key]
+    m.update(store_phases(args, db, work, work / "outbox.db"))
     # Last: it adds a large document to the archive the sections above measured.
     m.update(
         timed(
@@ -531,22 +538,7 @@ def pg_phases(args: argparse.Namespace, corpus: Path, work: Path, url: str) -> d
         )
         m["search_p50_ms"], m["search_p99_ms"] = s["furat"]["p50"], s["furat"]["p99"]
         m["success_at_1"] = s["furat"]["success_at_1"]
-        m.update(timed("pg in-process updates", lambda: updates_inproc(db, args.updates)))
-        m.update(timed("pg http updates", lambda: updates_http(db, min(args.updates, 500))))
-        m.update(
-            timed(
-                "pg open loop and replicas",
-                lambda: openloop(
-                    db, args.docs, args.openloop_rate, args.openloop_seconds, args.updates
-                ),
-            )
-        )
-        m["fanout"] = timed(
-            "pg fan-out",
-            lambda: fanout(db, work, args.docs, args.subs, args.new_docs, args.pushes, outbox),
-        )
-        for key in ("match_s_100k_subs", "fanout_msgs_s", "pacing_error_pct"):
-            m[key] = m["fanout"][key]
+        m.update(store_phases(args, db, work, outbox, "pg "))
     return {f"pg_{k}": v for k, v in m.items()}
 
 
