@@ -25,6 +25,13 @@ ORDERED_BONUS = 0.35
 UNORDERED_BONUS = 0.12
 NEAR_DISTANCE = 4
 TITLE_BONUS = 0.08
+# A query that is most of a document's headline, and whose words the headline mostly holds,
+# names that article: its best passage gains this many times the query's weight, scaled by
+# how much of each the other holds. Both shares must reach HEADLINE_SHARE, and the headline
+# must hold two concepts at least: a headline of one word names no article.
+HEADLINE = 3.0
+HEADLINE_SHARE = 0.5
+HEADLINE_POWER = 4
 LENGTH_B = 0.75  # bm25's b, on the passage's length up to LENGTH_CAP windows
 # A passage is scored by its best window, so sentences beyond it cost nothing: its length
 # counts only up to this many windows. Without length normalisation at all, long passages of
@@ -103,6 +110,10 @@ class Ranking:
     def total(self) -> float:
         """Return the score."""
         return -self.key[0]
+
+    def plus(self, bonus: float) -> Ranking:
+        """Return the ranking with bonus added to its score."""
+        return Ranking((self.key[0] - bonus, *self.key[1:]))
 
 
 def positions(where: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]:
@@ -192,6 +203,14 @@ class Scorer:
         self.wanted = frozenset(
             plan.terms() | {t for t in plan.sequence if t} | {t for p in self.answers for t in p}
         )
+        self.stopwords = lexicon.stopwords
+        # The words of a headline that count as each concept: surface words only, since the
+        # index keeps headlines as their surface tokens.
+        self._heads = [
+            frozenset(a.phrase[0] for a, _ in alts if a.column is Column.SURFACE)
+            for alts in self.concepts
+        ]
+        self._weights = [max((w for _, w in alts), default=0.0) for alts in self.concepts]
         # Answer words, and answer phrases by their first word: most answers are one word.
         self._words = frozenset(p[0] for p in self.answers if len(p) == 1)
         self._first: dict[str, list[Phrase]] = {}
@@ -224,6 +243,23 @@ class Scorer:
         return Candidate.of(
             row_id, surface, stem, title, self.wanted, self.wants_numbers, names or frozenset()
         )
+
+    def headline(self, title: str) -> float:
+        """Return the bonus a passage takes when the query is (most of) its headline."""
+        words = {t for t in title.split() if t not in self.stopwords}
+        total = sum(self._weights)
+        if not words or not total:
+            return 0.0
+        held = [k for k, heads in enumerate(self._heads) if heads & words]
+        if len(held) < 2:
+            return 0.0
+        query_share = sum(self._weights[k] for k in held) / total
+        named = set().union(*(self._heads[k] for k in held)) & words
+        title_share = len(named) / len(words)
+        if min(query_share, title_share) < HEADLINE_SHARE:
+            return 0.0
+        # Exactly the headline, rather than a similar one of another article: steeply more.
+        return HEADLINE * (query_share * title_share) ** HEADLINE_POWER * total
 
     def score(self, cand: Candidate) -> float:
         """Score one candidate passage."""

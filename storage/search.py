@@ -17,7 +17,7 @@ import aiosqlite
 from storage.analysis import capitalised, tokens, word_spans
 from storage.lexicon import load_lexicon
 from storage.models import Copy, SearchHit
-from storage.nearcopy import Shingled, fold, shingled, stories
+from storage.nearcopy import Shingled, Story, fold, shingled, stories
 from storage.plan import Alternative, Column, Concept, Kind, Match, Plan, Rank
 from storage.query import MAX_CONCEPTS, Stemmer, plan_query
 from storage.ranking import Ranking, Scorer
@@ -35,6 +35,7 @@ DEEP_CANDIDATES = 100
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_SHARE = 0.6  # of the candidates wanted, in hand from a ranked set: enough
 FOLD_DEPTH = 15
+TITLED = 20  # newest articles whose headline holds the query's rarest concepts
 # Passages holding every concept are ranked in FTS5 while these postings can be read.
 RANK_ALL_AND_POSTINGS = 50_000
 COMMON_SHARE = 0.2  # of the passages, held by a concept's commonest spelling
@@ -89,9 +90,24 @@ def _score(
     return sorted(ranked, key=_evidence)
 
 
+def _headlines(scorer: Scorer, ranked: list[_Ranked]) -> list[_Ranked]:
+    """Raise the best passage under each headline the query names, best first."""
+    seen: set[str] = set()
+    out = []
+    for ranking, row in ranked:
+        title = row["title_terms"]
+        if title not in seen:
+            seen.add(title)
+            bonus = scorer.headline(title)
+            if bonus:
+                ranking = ranking.plus(bonus)
+        out.append((ranking, row))
+    return sorted(out, key=_evidence)
+
+
 def _stories(
     ranked: list[_Ranked], wanted: int, depth: int
-) -> tuple[list[tuple[float, aiosqlite.Row]], list[tuple[int, list[int]]], bool]:
+) -> tuple[list[tuple[float, aiosqlite.Row]], list[Story], bool]:
     """Group the best depth ranked passages into stories; tell if copies crowd them.
 
     Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
@@ -145,6 +161,7 @@ class SearchRows(Protocol):
     async def vocabulary(self) -> tuple[Iterable[Sequence[Any]], dict[str, int]]: ...
     async def text_holding(self, alt: Alternative) -> str | None: ...
     async def by_title(self, words: list[str], limit: int, offset: int) -> list[int]: ...
+    async def titled(self, words: list[list[str]], limit: int) -> list[Any]: ...
     async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]: ...
     async def followers(self, ids: list[int]) -> list[Any]: ...
     async def texts(self, ids: list[int]) -> dict[int, str]: ...
@@ -317,6 +334,23 @@ class SearchStore:
             rows = _unique(rows + found)
         return rows
 
+    async def _titled(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
+        """Fetch the articles whose headline holds the query's two rarest concepts.
+
+        Someone who types a headline wants its article, whose passages may not hold the
+        headline's words together; the scorer then tells how much of it the query is.
+        """
+        heads = []
+        for concept in plan.concepts:
+            words = [a.phrase[0] for a in concept.alternatives if a.column is Column.SURFACE]
+            size = sum(vocab.postings(Column.SURFACE, (w,)) for w in words)
+            if size:
+                heads.append((size, words))
+        if len(heads) < 2:
+            return []
+        heads.sort(key=lambda h: h[0])
+        return await self._rows.titled([words for _, words in heads[:2]], TITLED)
+
     async def _holding_all(
         self, plan: Plan, live: list[Concept], vocab: Vocabulary, depth: int
     ) -> tuple[list[aiosqlite.Row], bool]:
@@ -346,25 +380,26 @@ class SearchStore:
         """Retrieve candidates for a plan with FTS5 and rank them."""
         scorer = Scorer(plan, vocab)
         wanted = limit + offset
+        titled = await self._titled(plan, vocab)
         rows = await self._candidates(plan, vocab)
         # Copies score alike and stand together: the best few dozen hold the stories shown.
         scored, found, crowded = _stories(
-            await self._ranked(scorer, rows), wanted, FOLD_DEPTH + 3 * wanted
+            await self._ranked(scorer, _unique(rows + titled)), wanted, FOLD_DEPTH + 3 * wanted
         )
         if crowded and len(rows) >= CANDIDATES:
             deeper = await self._candidates(plan, vocab, DEEP_CANDIDATES)
-            ranked = await self._ranked(scorer, deeper)
+            ranked = await self._ranked(scorer, _unique(deeper + titled))
             scored, found, _ = _stories(ranked, wanted, len(ranked))
         found = found[offset:]
-        chosen = [(scored[i][0], scored[i][1]["id"]) for i, _ in found]
-        copies = {scored[i][1]["id"]: [scored[c][1]["id"] for c in cs] for i, cs in found}
+        chosen = [(story.score, scored[story.shown][1]["id"]) for story in found]
+        copies = {scored[s.shown][1]["id"]: [scored[c][1]["id"] for c in s.copies] for s in found}
         return await self._hits(chosen, plan.terms(), copies)
 
     async def _ranked(self, scorer: Scorer, rows: list[aiosqlite.Row]) -> list[_Ranked]:
         """Score candidates, best first; to a question the passage after one may answer."""
         ranked = _score(scorer, rows, await self._names(scorer, rows))
         if not (scorer.follows and ranked):
-            return ranked
+            return _headlines(scorer, ranked)
         # The answer often follows the passage that states what was asked: the passages after
         # the best few are scored with the one before them as their context.
         followers = await self._rows.followers([row["id"] for _, row in ranked[:FOLLOWED]])
@@ -372,7 +407,7 @@ class SearchStore:
         for ranking, row in _score(scorer, followers, await self._names(scorer, followers)):
             if row["id"] not in best or ranking < best[row["id"]][0]:
                 best[row["id"]] = (ranking, row)
-        return sorted(best.values(), key=_evidence)
+        return _headlines(scorer, sorted(best.values(), key=_evidence))
 
     async def _names(
         self, scorer: Scorer, rows: list[aiosqlite.Row]

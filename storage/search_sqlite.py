@@ -82,6 +82,23 @@ class SqliteSearchRows:
         )
         return [row[0] for row in rows if row[0]]
 
+    async def titled(self, words: list[list[str]], limit: int) -> list[aiosqlite.Row]:
+        """Return the first passage of the newest documents whose headline holds a word of
+        each group, with its analysed text."""
+        match = " AND ".join(
+            "(" + " OR ".join('"' + w.replace('"', '""') + '"' for w in group) + ")"
+            for group in words
+        )
+        rows = await self._read().execute_fetchall(
+            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            " SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) t JOIN documents d ON d.id = t.id"
+            " JOIN passages p ON p.id ="
+            " (SELECT id FROM passages WHERE document_id = d.id ORDER BY ordinal LIMIT 1)",
+            (match, limit),
+        )
+        return list(rows)
+
     async def candidates(
         self, match: Match, limit: int, rank: Rank | None
     ) -> list[aiosqlite.Row]:

@@ -300,17 +300,29 @@ def test_corroboration_grows_with_copies_and_is_capped(copies: int, factor: floa
     assert corroborated(copies) == pytest.approx(factor)
 
 
-def test_stories_are_shown_by_their_oldest_passage_and_ordered_by_corroboration() -> None:
+@pytest.mark.parametrize(
+    ("scores", "shown"),
+    [
+        # The copy scoring best is shown: it may be the version that holds the answer.
+        ([10.0, 9.0, 5.0, 4.0, 3.0], 1),
+        # Copies the query ranks alike (within TIE of the best) show the first version.
+        ([10.0, 9.0, 8.5, 8.0, 7.5], 3),
+    ],
+)
+def test_a_story_is_shown_by_its_best_passage_and_ordered_by_corroboration(
+    scores: list[float], shown: int
+) -> None:
     words = tokens("قصفت الطائرات مواقع التنظيم قرب الجسر القديم في المدينة صباح اليوم")
     other = tokens("افتتحت البلدية سوقا جديدة للخضار في الحي الشمالي من المدينة امس")
     texts = [other, words, words + ["ايضا"], words[:-1], words]
-    scores = [10.0, 9.0, 8.0, 7.0, 6.0]
     ages = [50, 40, 30, 10, 20]  # the passage at index 3 was filed first
     grams = [shingled(t) for t in texts]
     found = stories(fold(grams, len(grams)), grams, scores, ages, wanted=2)
-    # Four copies: 9 x 1.35 outranks the lone 10; shown by the oldest copy.
-    assert found[0][0] == 3 and sorted(found[0][1]) == [1, 2, 4]
-    assert found[1] == (0, [])
+    # Four copies: 9 x 1.3 outranks the lone 10, and the story's score is the one it ranks by.
+    assert found[0].shown == shown
+    assert sorted([found[0].shown, *found[0].copies]) == [1, 2, 3, 4]
+    assert found[0].score == pytest.approx(9.0 * corroborated(3))
+    assert found[1] == (0, [], 10.0)
 
 
 async def test_reprints_crowding_the_candidates_do_not_hide_other_stories(

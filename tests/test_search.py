@@ -177,3 +177,57 @@ async def test_evidence_beats_the_older_passage(
         await empty_store.ingest([tmp_path / f"{key}.txt"])
     hits = await empty_store.search(query or "قافلة من الرقة إلى دير الزور")
     assert [h.doc for h in hits[:2]] == ["b_newer", "a_older"]
+
+
+NEWS = {
+    # Another article holds the headline's words together in one passage, and more often.
+    "a_other": "افتتح وزير الصحة مستشفى جديدا في مدينة تبوك يضم مئتي سرير\n\n"
+    "وقال الوزير إن مستشفى تبوك الجديد يضم مئتي سرير وقسما للطوارئ. " * 3,
+    "b_target": "وزير الصحة يفتتح مستشفى تبوك الجديد\n\n"
+    "دشن الوزير صباح أمس المبنى الذي أنشئ على مساحة واسعة شمال المدينة.",
+    "c_similar": "وزير الصحة يفتتح مستشفى الولادة في جدة\n\n"
+    "دشن الوزير المبنى الجديد للولادة والأطفال في جدة.",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("وزير الصحة يفتتح مستشفى تبوك الجديد", "b_target"),  # the headline as seen
+        ("وزير الصحة يفتتح مستشفى تبوك", "b_target"),  # most of it
+        ("وزير الصحة يفتتح مستشفى الولادة في جدة", "c_similar"),
+        ("كم سريرا في مستشفى تبوك؟", "a_other"),  # a question is no headline
+    ],
+)
+async def test_a_headline_finds_its_article_first(
+    empty_store: Store, tmp_path: Path, query: str, want: str
+) -> None:
+    paths = [tmp_path / f"{key}.txt" for key in NEWS]
+    for path, text in zip(paths, NEWS.values(), strict=True):
+        path.write_text(text, encoding="utf-8")
+    await empty_store.ingest(paths)
+    hits = await empty_store.search(query)
+    assert hits[0].doc == want
+
+
+@pytest.mark.parametrize(
+    "query", ["دير الزور", "كم قتيلا في دير الزور؟", "الطيران الروسي", "داعش الرقة"]
+)
+async def test_results_come_in_the_order_of_their_scores(store: Store, query: str) -> None:
+    hits = await store.search(query)
+    scores = [h.score for h in hits]
+    assert len(hits) > 1 and scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("- أين تقع دير الزور؟ ال", "أين تقع دير الزور؟"),  # a pasted form's list mark and stub
+        ("ال ال داعش", "داعش"),
+    ],
+)
+async def test_junk_around_a_question_changes_nothing(
+    store: Store, typed: str, meant: str
+) -> None:
+    got = [(h.doc, h.ordinal) for h in await store.search(typed)]
+    assert got and got == [(h.doc, h.ordinal) for h in await store.search(meant)]

@@ -118,6 +118,24 @@ class PgSearchRows:
         )
         return [row["id"] for row in rows if row["id"]]
 
+    async def titled(self, words: list[list[str]], limit: int) -> list[Any]:
+        """Return the first passage of the newest documents whose headline holds a word of
+        each group, with its analysed text."""
+        groups = [[w for w in group if indexable(w)] for group in words]
+        if not all(groups):
+            return []
+        rows = await self._pool.fetch(
+            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            " SELECT id, title_terms FROM documents"
+            " WHERE array_to_tsvector(string_to_array(title_terms, ' ')) @@ $1::tsquery"
+            " ORDER BY id DESC LIMIT $2) d"
+            " JOIN passages p ON p.id ="
+            " (SELECT id FROM passages WHERE document_id = d.id ORDER BY ordinal LIMIT 1)",
+            " & ".join("(" + " | ".join(quote(w) for w in group) + ")" for group in groups),
+            limit,
+        )
+        return list(rows)
+
     async def candidates(self, match: Match, limit: int, rank: Rank | None) -> list[Any]:
         """Return passages matching, best by the weights of the concepts they hold for their
         length when ranked (or newest first), with their analysed text."""
