@@ -23,6 +23,8 @@ _ARTICLE = ("", "ال")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 # "Which" (أي, لأي, بأي …): the noun it asks about tells the kind of answer.
 _WHICH = frozenset(p + w for p in ("", "و", "ف", "ل", "ب") for w in ("اي", "ايه")) | {"which"}
+# Attached pronouns that light stemming keeps (ه and ها it strips, after other suffixes).
+_PRONOUNS = ("ه", "ها", "هم", "هما", "هن", "كم", "نا")
 _ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""))
 
 Stemmer = Callable[[str], str]
@@ -78,6 +80,11 @@ def clitic_family(
 
 def _top(terms: Iterable[str], vocab: Vocabulary) -> list[str]:
     return sorted(terms, key=lambda t: (-vocab.surface(t), t))[:MAX_EXPANSIONS]
+
+
+def _top_stems(stems: Iterable[str], vocab: Vocabulary) -> list[str]:
+    found = [s for s in stems if vocab.postings(Column.STEM, (s,))]
+    return sorted(found, key=lambda s: (-vocab.postings(Column.STEM, (s,)), s))[:MAX_EXPANSIONS]
 
 
 def _is_rare(token: str, vocab: Vocabulary) -> bool:
@@ -143,9 +150,43 @@ def derived_stems(token: str) -> set[str]:
     return {f"م{a}{b}و{c}", f"{a}ا{b}{c}"}
 
 
+def pronoun_forms(token: str) -> set[str]:
+    """Return the token with an attached pronoun, and without the one it has.
+
+    Light stemming leaves these apart: عاصمتها ("its capital") is stemmed عاصمت, not عاصم;
+    مقالاته ("his articles") مقالات, not مقال; and a verb with its object (ينتقده, "criticises
+    him") is the imperfect of انتقد. Before a pronoun ة is written ت. A verb's perfect and
+    imperfect are linked both ways (ينتقد / انتقد, يدعم / دعم).
+    """
+    forms: set[str] = set()
+    for base in proclitic_bases(token):
+        written = base[:-1] + "ت" if base.endswith("ه") else base
+        forms.update(written + p for p in ("ه", "ها", "هم"))
+        bare = {base[: -len(p)] for p in _PRONOUNS if base.endswith(p) and len(base) > len(p) + 2}
+        forms |= bare | {b[:-1] + "ه" for b in bare if b.endswith("ت")}
+        # A verb takes a conjunction, not an article or a preposition (كاليبرر is no يبرر).
+        if base not in (token, token[1:]) or token[0] not in "وف" and base != token:
+            continue
+        for verb in {base} | bare:
+            if len(verb) >= 4 and verb[0] in "يت":
+                forms.update(("ا" + verb[1:], verb[1:]))
+            elif len(verb) >= 4 and verb[0] == "ا":
+                forms.add("ي" + verb[1:])
+            elif len(verb) == 3:
+                forms.add("ي" + verb)
+    forms.discard(token)
+    return forms
+
+
 def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:
     alts = _phrase_alternatives((token,), Kind.SURFACE, stem, vocab)
     known_stems = {a.phrase[0] for a in alts if a.column is Column.STEM}
+    attached = {stem(f) for f in pronoun_forms(token)} - known_stems
+    alts += [
+        Alternative(Column.STEM, (a,), Kind.STEM)
+        for a in _top_stems(attached, vocab)
+    ]
+    known_stems |= attached
     alts += [
         Alternative(Column.STEM, (d,), Kind.VARIANT)
         for d in sorted(derived_stems(token) - known_stems)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from storage.analysis import light_stem, normalise
 from storage.lexicon import load_lexicon
 from storage.plan import Alternative, Column, Concept, Kind, Plan
-from storage.query import derived_stems, plan_query
+from storage.query import derived_stems, plan_query, pronoun_forms
 from storage.search_sqlite import expression
 from storage.store import Store
 from storage.translit import arabic_keys, latin_key, skeleton
@@ -242,3 +243,25 @@ def test_lean_match_keeps_only_what_adds_passages(
     concepts: tuple[Concept, ...], whole: bool, expected: str
 ) -> None:
     assert expression(Plan.lean(concepts, whole)) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("عاصمة", "عاصمتها"),  # ة is written ت before a pronoun
+        ("مقالات", "مقالاته"),
+        ("مقالاته", "مقالات"),
+        ("ينتقده", "انتقد"),  # a verb with its object, and its perfect
+        ("انتقد", "ينتقد"),
+        ("حدودها", "حدود"),
+    ],
+)
+def test_a_word_reaches_its_forms_with_a_pronoun(typed: str, written: str) -> None:
+    stems = {light_stem(f) for f in pronoun_forms(normalise(typed))}
+    assert light_stem(normalise(written)) in stems
+
+
+@pytest.mark.parametrize(("typed", "other"), [("عربي", "عرب"), ("ملك", "مل"), ("الراهن", "را")])
+def test_letters_that_only_look_like_a_pronoun_stay(typed: str, other: str) -> None:
+    # ي and ك are left alone (عربي is no "my Arab"); a pronoun leaves at least three letters.
+    assert other not in pronoun_forms(normalise(typed))
