@@ -26,6 +26,7 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Byline segments are parted by dashes; a tatweel parts them only between spaces.
 _SEGMENT_SPLIT_RE = re.compile(r"\s*[-–—]+\s*|\s+ـ+\s+")
 _INVISIBLE_RE = re.compile("[\u0640\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_DATELINE_SOURCE_RE = re.compile(r"(\S+(?: \S+)?)\s*\(([^()]{2,30})\)")
 _BRACKETED_RE = re.compile(r"\s*\(([^()]+)\)\s*")
 _QUOTED_RE = re.compile(r'[«"“”„]([^«»"“”„\n]{2,40})[»"“”]')
 _QUOTES = "«»\"“”„'"
@@ -168,21 +169,28 @@ def _tidy(name: str) -> str:
     return " ".join(name.split()).strip(" :،,.-–—")
 
 
-def _unbracketed(rules: Rules, part: str) -> list[str]:
-    """Split "باريس (أ ف ب)" or "الصخيرات (المغرب)" in two; other brackets are prose."""
+def _unbracketed(rules: Rules, part: str, dateline: bool) -> list[str]:
+    """Split "باريس (أ ف ب)" or "الصخيرات (المغرب)" in two; other brackets are prose.
+
+    A dateline's "الرقة (شبكة النهر) -" names its source in brackets: that name counts as
+    quoted, an outlet unless it is an agency.
+    """
     pieces = _BRACKETED_RE.split(part)
     inner = pieces[1::2]
     if inner and all(fold(i) in rules.agencies or fold(i) in rules.places for i in inner):
         return [p.strip() for p in pieces if p.strip()]
+    source = _DATELINE_SOURCE_RE.fullmatch(part) if dateline else None
+    if source:
+        return [source.group(1), f"«{source.group(2).strip()}»"]
     return [part]
 
 
-def _segments(rules: Rules, text: str) -> list[str] | None:
+def _segments(rules: Rules, text: str, dateline: bool = False) -> list[str] | None:
     """Split a byline into its segments, or return None when the text cannot be one."""
     text = rules.byline_furniture.sub("", text.strip())
     text = rules.photo_credit.sub(" - ", text)
     parts = [p.strip(" :،,") for p in _SEGMENT_SPLIT_RE.split(text)]
-    parts = [q for p in parts for q in _unbracketed(rules, p)]
+    parts = [q for p in parts for q in _unbracketed(rules, p, dateline)]
     parts = [p for p in parts if p.strip(_QUOTES + " ")]
     if not parts or sum(len(p.split()) for p in parts) > BYLINE_MAX_WORDS:
         return None
@@ -252,7 +260,7 @@ def _dateline(rules: Rules, paragraph: str, named: frozenset[str]) -> Byline | N
     for m in re.finditer(r"[-–—:]|\s+ـ+\s", head):
         if m.start() == 0:
             continue
-        parts = _segments(rules, head[: m.start()])
+        parts = _segments(rules, head[: m.start()], m.group() != ":")
         if parts is None:
             break  # a segment too long for a byline: longer heads only hold more of it
         if len(parts) > 1:
