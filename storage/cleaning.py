@@ -49,6 +49,7 @@ class Rules:
     outlet_furniture: tuple[re.Pattern[str], ...]
     told: re.Pattern[str]  # "قال لـ«X»": group 1 is the outlet told
     outlet_kind: re.Pattern[str]  # "صحيفة X": group 1 is the outlet named
+    outlet_kinds: frozenset[str]  # folded: a byline name opening with one is an outlet
     exclusive_to: re.Pattern[str]  # "خاص بـ" before the outlet's name
     credits: frozenset[str]  # folded, as every set below
     outlet_credits: frozenset[str]
@@ -105,6 +106,7 @@ def load_rules() -> Rules:
         outlet_furniture=compile_all("outlet_furniture"),
         told=re.compile(rf"(?<!\w)(?:{either(raw['told'])})\s+لـ?{quoted}"),
         outlet_kind=re.compile(rf"(?<!\w)(?:ب|ل|و)?(?:{either(raw['outlet_kinds'])}){quoted}"),
+        outlet_kinds=frozenset(map(fold, raw["outlet_kinds"])),
         exclusive_to=re.compile(raw["exclusive_to"]),
         credits=frozenset(map(fold, raw["credits"])),
         outlet_credits=frozenset(map(fold, raw["outlet_credits"])),
@@ -210,7 +212,8 @@ def _read_segments(
     """Class each segment; return what the byline says, or None when it is not one.
 
     A place, a credit or a photo credit is never an outlet. A name is a person unless
-    something says it is an outlet: quotes, a credit only outlets sign with ("خاص",
+    something says it is an outlet: quotes, a first word such as "صحيفة" or "وكالة", a credit
+    only outlets sign with ("خاص",
     "غرفة الأخبار"), the article naming it as the one it speaks for, or a single word beside
     a place or credit (people sign with two names or more).
     """
@@ -238,9 +241,13 @@ def _read_segments(
         return None
     for name, quoted in names:
         key = fold(name)
+        words = key.split()
+        if not words:
+            continue  # symbols only
         # Beside an agency, a lone word is the place it filed from ("رويترز- الصخيرات").
-        single = top and known and not agency and len(key.split()) == 1
-        if quoted or key in named or single or (outlet_signed and len(names) == 1):
+        single = top and known and not agency and len(words) == 1
+        kind = len(words) > 1 and words[0] in rules.outlet_kinds
+        if quoted or key in named or kind or single or (outlet_signed and len(names) == 1):
             return Byline(name, agency)
     return Byline(None, agency) if known or agency else None
 

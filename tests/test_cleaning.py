@@ -202,6 +202,8 @@ def _article(head: str, body: str = "نص الخبر الأول.", tail: str = "
         (_article("Next Previous صدى المدينة – وكالات"), "صدى المدينة", None),
         (_article("Next Previous صدى الخليج – واس"), None, "واس"),
         (_article('صنعاء - خاص بـ"الميدان"'), "الميدان", None),
+        (_article("بوابة الشمال – متابعات"), "بوابة الشمال", None),
+        (_article("وكالة الفجر – حلب"), "وكالة الفجر", None),
         # The outlet a byline names and the text calls itself.
         (
             _article("سعاد ناصر – صدى المدينة", "وقال مسؤول لـ”صدى المدينة” إن العمل بدأ."),
