@@ -32,6 +32,7 @@ _QUOTED_RE = re.compile(r'[«"“”„]([^«»"“”„\n]{2,40})[»"“”]')
 _QUOTES = "«»\"“”„'"
 BYLINE_MAX_WORDS = 12  # a byline line or dateline head
 SEGMENT_MAX_WORDS = 4  # one name, place or credit in it
+DATED_LINE_MAX_WORDS = 16  # a wire dateline with its two calendars
 HEAD_MAX_CHARS = 80  # a dateline ends with a colon or dash this early in its paragraph
 
 
@@ -252,11 +253,27 @@ def _read_segments(
     return Byline(None, agency) if known or agency else None
 
 
+def _dated_dateline(rules: Rules, line: str) -> Byline | None:
+    """Read a wire dateline: a place, a date and the agency ("الرياض 26 شوال 1436 هـ … واس")."""
+    words = line.split()
+    if not 3 <= len(words) <= DATED_LINE_MAX_WORDS or not re.search(r"\d", line):
+        return None
+    if re.search(r"[.،,!?؟:؛]", line):
+        return None  # a sentence that ends on an agency ("قال 3 مسؤولين لرويترز.") is prose
+    for n in (3, 2, 1):  # the agency's name ends the line: "أ ف ب" is three words
+        agency = rules.agencies.get(fold(" ".join(words[-n:])))
+        if agency and len(words) > n:
+            return Byline(None, agency)
+    return None
+
+
 def _line_byline(
     rules: Rules, line: str, named: frozenset[str], *, top: bool = True
 ) -> Byline | None:
     """Read a line that is a byline and nothing else ("فلان – متابعات", "الرياض - واس")."""
     parts = _segments(rules, line)
+    if parts is None and top:
+        return _dated_dateline(rules, line)
     return _read_segments(rules, parts, named, top=top) if parts else None
 
 

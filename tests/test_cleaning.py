@@ -198,6 +198,10 @@ def _article(head: str, body: str = "نص الخبر الأول.", tail: str = "
         (_article("واس- جدة: استقبل الأمير الوفد."), None, "واس"),
         (_article("الدوحة (قنا) - وقعت الدولتان اتفاقا."), None, "قنا"),
         (_article("أنقرة - الأناضول: أعلن الجيش التركي مقتل جنديين."), None, "الأناضول"),
+        (_article("جدة 3 رجب 1440 هـ الموافق 10 مارس 2019 م واس"), None, "واس"),
+        (_article("عمّان في 5 أيار 2019 (بترا)"), None, "بترا"),
+        (_article("وصل 3 آلاف زائر إلى المعرض أمس"), None, None),
+        (_article("وقال 3 مسؤولين للصحفيين ما نقلته رويترز.", "نص آخر."), None, None),
         # Furniture that sticks to the outlet is read past; a credit only outlets sign names one.
         (_article("Next Previous صدى المدينة – وكالات"), "صدى المدينة", None),
         (_article("Next Previous صدى الخليج – واس"), None, "واس"),
