@@ -54,6 +54,7 @@ def _hit_json(hit: SearchHit) -> dict[str, object]:
         "doc": hit.doc,
         "title": hit.title,
         "outlet": hit.outlet,
+        "agency": hit.agency,  # the news agency its dateline names, null when none
         "passage": hit.passage,
         "score": hit.score,
         "url": hit.url,  # null for documents from files

@@ -100,9 +100,13 @@ def date_label(published: str | None, lang: Lang) -> str | None:
     return when.strftime("%Y-%m-%d")
 
 
-def byline(outlet: str | None, published: str | None, lang: Lang) -> str | None:
-    """Return the italic outlet and the date of an article, as far as they are known."""
+def byline(
+    outlet: str | None, published: str | None, lang: Lang, agency: str | None = None
+) -> str | None:
+    """Return the italic outlet, the agency it took the story from and the date, if known."""
     parts = [f"<i>{html.escape(outlet)}</i>"] if outlet else []
+    if agency:
+        parts.append(t(lang, "via_agency", agency=html.escape(agency)))
     if date := date_label(published, lang):
         parts.append(date)
     return " · ".join(parts) or None
@@ -156,7 +160,7 @@ def result_cards(hits: list[SearchHit], first: int, lang: Lang) -> str:
     cards = []
     for n, hit in enumerate(hits, first):
         lines = [f"<b>{n}. {html.escape(hit.title)}</b>"]
-        if line := byline(hit.outlet, hit.published, lang):
+        if line := byline(hit.outlet, hit.published, lang, hit.agency):
             lines.append(line)
         lines.append(hit.snippet)
         if line := also_in(hit, lang):
@@ -252,6 +256,8 @@ def article_part(doc: Document, lang: Lang, start: int = 0) -> tuple[list[str], 
         header = f"<b>{html.escape(doc.title)}</b>"
         if doc.outlet:
             header += "\n" + t(lang, "by_outlet", outlet=f"<i>{html.escape(doc.outlet)}</i>")
+        if doc.agency:
+            header += "\n" + t(lang, "via_agency", agency=html.escape(doc.agency))
         if date := date_label(doc.published, lang):
             header += "\n" + t(lang, "published_on", date=date)
         if doc.excerpt:

@@ -125,6 +125,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         Lang.EN: "Sorry, something went wrong. Please try again shortly.",
     },
     "by_outlet": {Lang.AR: "المصدر: {outlet}", Lang.EN: "Source: {outlet}"},
+    "via_agency": {Lang.AR: "عن {agency}", Lang.EN: "via {agency}"},
     "published_on": {Lang.AR: "نُشر في {date}", Lang.EN: "Published {date}"},
     "original_link": {Lang.AR: "🔗 المقال في مصدره", Lang.EN: "🔗 Original article"},
     "excerpt_only": {

@@ -105,15 +105,28 @@ def _now() -> str:
 Passage = tuple[int, str, int, str, str]  # ordinal, text, offset, surface, stem
 
 
-def _analysed(article: WebArticle, stem: Stemmer) -> tuple[str, str, str, list[Passage], str]:
-    """Clean and analyse an article (worker thread); return title, body, terms, passages, sketch."""
+@dataclass(frozen=True)
+class _Analysed:
+    """A web article cleaned and analysed, ready to be written."""
+
+    title: str
+    body: str
+    title_terms: str
+    passages: list[Passage]
+    sketch: str
+    agency: str | None  # the news agency its dateline names
+
+
+def _analysed(article: WebArticle, stem: Stemmer) -> _Analysed:
+    """Clean and analyse an article (worker thread)."""
     clean = clean_article(f"{article.title}\n\n{article.text}" if article.title else article.text)
     title = _clipped(article.title, TITLE_CHARS) or clean.title
     rows: list[Passage] = []
     for p in clean.passages:
         toks = tokens(p.text)
         rows.append((p.ordinal, p.text, p.offset, " ".join(toks), " ".join(map(stem, toks))))
-    return title, clean.text, " ".join(tokens(title)), rows, sketch(p[4].split() for p in rows)
+    signature = sketch(p[4].split() for p in rows)
+    return _Analysed(title, clean.text, " ".join(tokens(title)), rows, signature, clean.agency)
 
 
 class FeedStore(IngestStore):
@@ -249,8 +262,12 @@ class FeedStore(IngestStore):
         An article is known by its GUID, else its URL: the same article in two feeds is one
         document. Nothing is written when its text is unchanged.
         """
-        title, body, title_terms, passages, signature = await asyncio.to_thread(
-            _analysed, article, self._stem
+        analysed = await asyncio.to_thread(_analysed, article, self._stem)
+        title, body, title_terms, passages = (
+            analysed.title,
+            analysed.body,
+            analysed.title_terms,
+            analysed.passages,
         )
         if not passages:
             await self.note_entry(feed.id, article.entry, article.fingerprint, None)
@@ -276,7 +293,8 @@ class FeedStore(IngestStore):
                 article.published,
                 article.guid,
                 int(article.excerpt),
-                signature,
+                analysed.sketch,
+                analysed.agency,
             )
             if row is not None and row[1] == digest:
                 await self._note(conn, feed.id, article.entry, article.fingerprint, row[0])
@@ -287,7 +305,7 @@ class FeedStore(IngestStore):
                 await conn.execute(
                     "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                     " body = ?, title_terms = ?, url = ?, published = ?, guid = ?, excerpt = ?,"
-                    " sketch = ?, ingested_at = ? WHERE id = ?",
+                    " sketch = ?, agency = ?, ingested_at = ? WHERE id = ?",
                     (*values, _now(), doc_id),
                 )
             else:
@@ -301,8 +319,8 @@ class FeedStore(IngestStore):
                     key = f"{key}#{doc_id}"
                 await conn.execute(
                     "INSERT INTO documents (source_path, sha256, title, outlet, body, title_terms,"
-                    " url, published, guid, excerpt, sketch, id, key, ingested_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " url, published, guid, excerpt, sketch, agency, id, key, ingested_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, doc_id, key, _now()),
                 )
                 await self._set_last_document_id(conn, doc_id)

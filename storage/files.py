@@ -17,6 +17,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 READ_CHUNK = 32  # files read per thread hop
 READ_CHUNK_BYTES = 16 * 1024 * 1024  # and at most this much read per hop
 SUFFIX = ".txt"  # of article files found in folders, in any case
+CONTROL_SHARE = 10  # a text with over one control character in this many is binary
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below space, except \t \n \f \r
 _ARABIC_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _KINDS = {stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket"} | dict.fromkeys(
@@ -177,7 +178,9 @@ def decode_article(raw: bytes) -> tuple[str, str]:
     text, encoding = _decode(raw)
     if not text.strip():
         raise BadFile("empty file")
+    # Real text holds a few stray controls (U+001A as bullets, say): cleaning reads them as
+    # spaces. Only a text made largely of them is taken for binary.
     controls = len(_CONTROL_RE.findall(text))
-    if controls > len(text) // 100:
+    if controls > len(text) // CONTROL_SHARE:
         raise BadFile("binary file (too many control characters)")
     return text, encoding

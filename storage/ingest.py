@@ -77,7 +77,8 @@ class _Analysed:
     title_terms: str
     passages: list[tuple[int, str, int, str, str]]
     # JSON encoded in the worker thread; the ids are spliced in later.
-    # [source_path, sha256, title, outlet, body, title_terms, key, root, size, mtime_ns, sketch]
+    # [source_path, sha256, title, outlet, body, title_terms, key, root, size, mtime_ns, sketch,
+    #  agency]
     document_json: str
     passages_json: list[str]  # each passage's [ordinal, text, offset, surface, stem]
     encoding: str
@@ -322,7 +323,7 @@ class IngestStore(Connected):
             article,
             title_terms,
             passages,
-            json.dumps([*document, f.key, *meta, signature], ensure_ascii=False),
+            json.dumps([*document, f.key, *meta, signature, article.agency], ensure_ascii=False),
             [json.dumps(p, ensure_ascii=False) for p in passages],
             encoding,
             signature,
@@ -387,7 +388,7 @@ class IngestStore(Connected):
                     await conn.execute(
                         "UPDATE documents SET source_path = ?, sha256 = ?, title = ?, outlet = ?,"
                         " body = ?, title_terms = ?, ingested_at = ?, root = ?, size = ?,"
-                        " mtime_ns = ?, sketch = ? WHERE id = ?",
+                        " mtime_ns = ?, sketch = ?, agency = ? WHERE id = ?",
                         (
                             doc.source_path,
                             doc.digest,
@@ -398,6 +399,7 @@ class IngestStore(Connected):
                             now,
                             *doc.meta,
                             doc.sketch,
+                            article.agency,
                             doc_id,
                         ),
                     )
@@ -436,10 +438,11 @@ class IngestStore(Connected):
         for chunk in _chunks(documents):
             await conn.execute(
                 "INSERT INTO documents (id, source_path, sha256, title, outlet, body, title_terms,"
-                " ingested_at, key, root, size, mtime_ns, sketch)"
+                " ingested_at, key, root, size, mtime_ns, sketch, agency)"
                 " SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3,"
                 " value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7, value ->> 8,"
-                " CAST(value ->> 9 AS BIGINT), CAST(value ->> 10 AS BIGINT), value ->> 11"
+                " CAST(value ->> 9 AS BIGINT), CAST(value ->> 10 AS BIGINT), value ->> 11,"
+                " value ->> 12"
                 f" FROM {self._dialect.json_items}",
                 (now, chunk),
             )

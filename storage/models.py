@@ -61,6 +61,7 @@ class Document:
     url: str | None = None  # the original on the web; None for documents from files
     published: str | None = None  # ISO 8601, UTC
     excerpt: bool = False  # its page could not be had: the text is the feed entry's summary
+    agency: str | None = None  # the news agency its dateline names ("واس"), not its outlet
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class SearchHit:
     url: str | None = None
     published: str | None = None
     copies: tuple[Copy, ...] = ()  # near-copies of the passage in other documents, best first
+    agency: str | None = None  # the news agency its article's dateline names
 
 
 @dataclass(frozen=True)

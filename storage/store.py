@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from storage.models import (
     Document,
     DocumentSummary,
     OutletCount,
+    SearchHit,
     Stats,
 )
 from storage.outbox import OutboxStore
@@ -83,6 +85,21 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, Lease
 
     # --- reading ------------------------------------------------------------------------
 
+    async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        """Return ranked passages answering the query, each with its article's agency."""
+        hits = await super().search(query, limit, offset)
+        if not hits:
+            return hits
+        # One read for the few results shown, beside the ranking rather than inside it.
+        ids = sorted({h.doc_id for h in hits})
+        rows = await self._read.execute_fetchall(
+            f"SELECT id, agency FROM documents WHERE id IN ({', '.join('?' * len(ids))})"
+            " AND agency IS NOT NULL",
+            ids,
+        )
+        agencies = {int(row[0]): str(row[1]) for row in rows}
+        return [replace(h, agency=agencies.get(h.doc_id)) for h in hits]
+
     async def document_count(self) -> int:
         """Return the number of documents."""
         rows = await self._read.execute_fetchall("SELECT count(*) FROM documents")
@@ -93,7 +110,7 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, Lease
         column = "id" if isinstance(key, int) else "key"
         rows = await self._read.execute_fetchall(
             "SELECT id, key, title, outlet, body, source_path, sha256, ingested_at, url, published,"
-            f" excerpt FROM documents WHERE {column} = ?",
+            f" excerpt, agency FROM documents WHERE {column} = ?",
             (key,),
         )
         row = next(iter(rows), None)

@@ -168,3 +168,89 @@ def test_long_paragraph_split_at_sentence_ends() -> None:
     assert len(pieces) > 1
     assert all(len(p) <= 1200 for p in pieces)
     assert " ".join(pieces) == paragraph
+
+
+def _article(head: str, body: str = "نص الخبر الأول.", tail: str = "") -> str:
+    return f"عنوان الخبر هنا\n\n{head}\n\n{body}" + (f"\n\n{tail}" if tail else "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "outlet", "agency"),
+    [
+        # Reporter bylines: a person is never an outlet.
+        (_article("منى الخالدي – متابعات"), None, None),
+        (_article("Next Previous منى الخالدي – متابعات"), None, None),
+        (_article("سامر يوسف، منى الخالدي – متابعات"), None, None),
+        # Photo credits, inside a dateline or on a line of their own.
+        (_article("تصوير: ماجد العلي", "حضر الأمير الحفل."), None, None),
+        (_article("طارق النمر- (تصوير: ماجد العلي)- نبأ- جدة: حضر الأمير الحفل."), "نبأ", None),
+        # Cities: a dateline place is never an outlet, a newspaper named after one neither.
+        (_article("القاهرة – متابعات"), None, None),
+        (_article("الرياض - واس", "وصل الوفد أمس."), None, "واس"),
+        (_article("فهد الراشد – بريدة"), None, None),
+        # Datelines that name the outlet or the agency.
+        (_article("نبأ- الرياض: أعلنت الوزارة أمس خطتها."), "نبأ", None),
+        (_article('طارق النمر - "نبأ" - تبوك: أعلنت الوزارة خطتها.'), "نبأ", None),
+        (_article("دمشق - سانا - افتتح المعرض أمس."), None, "سانا"),
+        (_article("باريس (أ ف ب) - قال الوزير إن الاتفاق قريب."), None, "أ ف ب"),
+        (_article("بيروت - أ.ف.ب: قال الوزير إن الاتفاق قريب."), None, "أ ف ب"),
+        (_article("رويترز- مراكش: قال الوزير إن الاتفاق قريب."), None, "رويترز"),
+        (_article("واس- جدة: استقبل الأمير الوفد."), None, "واس"),
+        (_article("الدوحة (قنا) - وقعت الدولتان اتفاقا."), None, "قنا"),
+        (_article("أنقرة - الأناضول: أعلن الجيش التركي مقتل جنديين."), None, "الأناضول"),
+        (_article("جدة 3 رجب 1440 هـ الموافق 10 مارس 2019 م واس"), None, "واس"),
+        (_article("عمّان في 5 أيار 2019 (بترا)"), None, "بترا"),
+        (_article("وصل 3 آلاف زائر إلى المعرض أمس"), None, None),
+        (_article("وقال 3 مسؤولين للصحفيين ما نقلته رويترز.", "نص آخر."), None, None),
+        # Furniture that sticks to the outlet is read past; a credit only outlets sign names one.
+        (_article("Next Previous صدى المدينة – وكالات"), "صدى المدينة", None),
+        (_article("Next Previous صدى الخليج – واس"), None, "واس"),
+        (_article('صنعاء - خاص بـ"الميدان"'), "الميدان", None),
+        (_article("بوابة الشمال – متابعات"), "بوابة الشمال", None),
+        (_article("وكالة الفجر – حلب"), "وكالة الفجر", None),
+        # The outlet a byline names and the text calls itself.
+        (
+            _article("سعاد ناصر – صدى المدينة", "وقال مسؤول لـ”صدى المدينة” إن العمل بدأ."),
+            "صدى المدينة",
+            None,
+        ),
+        (
+            _article("أعلنت الوزارة خطتها.", "وقال لـ«الميدان» المتحدث إن الخطة جاهزة."),
+            "الميدان",
+            None,
+        ),
+        (_article("أعلنت الوزارة خطتها.", "وقال لـ«رويترز» المتحدث إن الخطة جاهزة."), None, None),
+        (
+            _article("نص الخبر.", "نص آخر.", "رابط الخبر بصحيفة صدى الخليج: عنوان الخبر هنا"),
+            "صدى الخليج",
+            None,
+        ),
+        # Prose with dashes or brackets is no dateline.
+        (_article("عادت (عدن) إلى الحكومة بعد أيام من القتال."), None, None),
+        (_article("لم تعد «س-ع-ع» تشعر بالأمان - كما قالت."), None, None),
+        (_article("1914 - اندلاع الحرب العالمية الأولى."), None, None),
+    ],
+)
+def test_outlet_and_agency(raw: str, outlet: str | None, agency: str | None) -> None:
+    article = clean_article(raw)
+    assert (article.outlet, article.agency) == (outlet, agency)
+
+
+@pytest.mark.parametrize(
+    "line", ["منى الخالدي – متابعات", "الرياض - واس", "تصوير: ماجد العلي", "صدى المدينة – وكالات"]
+)
+def test_bylines_leave_the_text(line: str) -> None:
+    article = clean_article(_article(line))
+    assert [p.text for p in article.passages] == ["نص الخبر الأول."]
+
+
+@pytest.mark.parametrize(
+    ("raw", "passage"),
+    [
+        ("عنوان\n\n\x1a البند الأول\n\x1a البند الثاني.", "البند الأول البند الثاني."),
+        ("عنوان\n\nنص\x1aملتصق.", "نص ملتصق."),
+        ("عنوان\n\nنص\x07 فيه\x1b رموز.", "نص فيه رموز."),
+    ],
+)
+def test_stray_control_characters_are_spaces(raw: str, passage: str) -> None:
+    assert [p.text for p in clean_article(raw).passages] == [passage]

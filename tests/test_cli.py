@@ -16,11 +16,13 @@ def check_line(line: str, query: str) -> dict[str, object]:
     assert obj["query"] == query
     assert isinstance(obj["took_ms"], float)
     for r in obj["results"]:
-        assert set(r) == {"doc", "title", "outlet", "passage", "score", "url", "published"}
+        keys = {"doc", "title", "outlet", "agency", "passage", "score", "url", "published"}
+        assert set(r) == keys
         assert r["url"] is None or str(r["url"]).startswith(("http://", "https://"))
         assert r["published"] is None or isinstance(r["published"], str)
         assert isinstance(r["doc"], str) and isinstance(r["title"], str)
         assert r["outlet"] is None or isinstance(r["outlet"], str)
+        assert r["agency"] is None or isinstance(r["agency"], str)
         assert isinstance(r["passage"], str) and "<b>" not in r["passage"]
         assert isinstance(r["score"], float)
     return obj
@@ -34,6 +36,7 @@ def test_search_json(tmp_path: Path) -> None:
     assert isinstance(results, list) and len(results) == 3
     assert results[0]["doc"] == "000_d5ad7216e4dfa7f1"
     assert results[0]["url"] is None and results[0]["published"] is None  # from a file
+    assert all("agency" in r for r in results)  # null when no dateline names an agency
 
 
 def test_search_stdin_fifty_queries_in_order(tmp_path: Path) -> None:

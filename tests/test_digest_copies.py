@@ -66,13 +66,14 @@ async def digest_of(
 async def test_reprints_are_one_item_naming_the_other_outlets(
     empty_store: Store, tmp_path: Path
 ) -> None:
-    outlets = ("وكالة الفرات", "شبكة الشرق", "Reuters")
+    # Outlets that sign "X - متابعات"; "Reuters" there would be read as the agency instead.
+    outlets = ("وكالة الفرات", "شبكة الشرق", "Zaman")
     digest = await digest_of(
         empty_store, tmp_path, [*zip(outlets, REPRINTS, strict=True), ("موقع البادية", OTHER)]
     )
     assert [(i.doc_id, i.outlet, i.also, i.also_unnamed) for i in digest.items] == [
         (4, "موقع البادية", (), 0),
-        (1, "وكالة الفرات", ("شبكة الشرق", "Reuters"), 0),
+        (1, "وكالة الفرات", ("شبكة الشرق", "Zaman"), 0),
     ]
     assert digest.through_doc == 4
 
@@ -117,13 +118,13 @@ async def test_latest_articles_digest_folds_too(empty_store: Store, tmp_path: Pa
 async def test_rendered_digest_says_who_else_reported_it(
     empty_store: Store, tmp_path: Path
 ) -> None:
-    articles = [*zip(("وكالة الفرات", "شبكة الشرق", "Reuters"), REPRINTS, strict=True)]
+    articles = [*zip(("وكالة الفرات", "شبكة الشرق", "Zaman"), REPRINTS, strict=True)]
     digest = await digest_of(empty_store, tmp_path, articles)
     rendered = digest_message(_chat("en"), list(digest.items), ("الرقة",))
     assert rendered is not None
     text = _plain(rendered[0])
     assert "1 new article" in text
-    assert "📑 Also reported by: <i>شبكة الشرق</i>, <i>Reuters</i>" in text
+    assert "📑 Also reported by: <i>شبكة الشرق</i>, <i>Zaman</i>" in text
 
 
 def _chat(lang: str) -> Chat:

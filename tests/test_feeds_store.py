@@ -115,6 +115,19 @@ async def test_article_added_then_unchanged_then_replaced(empty_store: Store) ->
     assert info.articles == 1
 
 
+async def test_web_article_keeps_its_datelines_agency(empty_store: Store) -> None:
+    feed = await empty_store.add_feed("https://news.example/rss", "Example")
+    wire = article(text="دمشق - سانا - " + TEXT)
+    assert await empty_store.save_article(feed, wire, "Example") is Outcome.ADDED
+    [hit] = await empty_store.search("تفكيك الألغام")
+    assert (hit.outlet, hit.agency) == ("Example", "سانا")
+    # Replaced by a text without a dateline, the agency goes with it.
+    plain = article(fingerprint="f2", text=TEXT)
+    assert await empty_store.save_article(feed, plain, "Example") is Outcome.UPDATED
+    [hit] = await empty_store.search("تفكيك الألغام")
+    assert hit.agency is None
+
+
 async def test_same_article_in_two_feeds_is_one_document(empty_store: Store) -> None:
     one = await empty_store.add_feed("https://news.example/rss")
     two = await empty_store.add_feed("https://news.example/atom")

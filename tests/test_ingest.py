@@ -102,11 +102,25 @@ async def test_legacy_encodings_are_decoded_and_said(
         (b"\xff\xfe\x00\xd8A\x00", "binary"),  # a lone surrogate after a UTF-16 BOM
         (b"\xff\xfe\x00\x00" + "نص".encode("utf-32-le"), "binary"),  # UTF-32: NULs
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"\x01\x02\x03\x04\x05\x06" * 5 + "نص قصير".encode(), "control characters"),
     ],
 )
 def test_undecodable_bytes_are_refused(raw: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         decode_article(raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # U+001A as bullet marks, two in a short list: over one character in a hundred.
+        "عنوان\n\n\x1a البند الأول\n\x1a البند الثاني\n",
+        "نص\x1aملتصق بعلامة واحدة.",
+        "فقرة فيها\x0b فاصل عمودي و\x1b رمز هروب.",
+    ],
+)
+def test_stray_control_characters_do_not_refuse_text(text: str) -> None:
+    assert decode_article(text.encode()) == (text, "UTF-8")
 
 
 async def test_fifo_named_directly_is_refused_unopened(empty_store: Store, tmp_path: Path) -> None:

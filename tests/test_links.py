@@ -25,10 +25,11 @@ from handlers.render import (
     date_label,
     digest_message,
     link_url,
+    result_cards,
     utf16_len,
 )
 from handlers.texts import Lang
-from storage.models import Chat, Document
+from storage.models import Chat, Document, SearchHit
 from storage.pushes import AlertMatch, DigestItem
 from storage.store import Store
 from tests.conftest import SEEDS, furat
@@ -95,6 +96,23 @@ def test_date_label(published: str | None, lang: Lang, label: str | None) -> Non
 )
 def test_byline(outlet: str | None, published: str | None, lang: Lang, line: str | None) -> None:
     assert byline(outlet, published, lang) == line
+
+
+@pytest.mark.parametrize(
+    ("outlet", "agency", "lang", "line"),
+    [
+        ("الرياض", "واس", Lang.AR, "<i>الرياض</i> · عن واس"),
+        (None, "أ ف ب", Lang.AR, "عن أ ف ب"),
+        ("Okaz", "رويترز", Lang.EN, "<i>Okaz</i> · via رويترز"),
+        ("الرياض", None, Lang.AR, "<i>الرياض</i>"),
+    ],
+)
+def test_result_card_shows_the_agency_beside_the_outlet(
+    outlet: str | None, agency: str | None, lang: Lang, line: str
+) -> None:
+    hit = SearchHit(1, "k", "عنوان الخبر", outlet, "نص", 0, 1.0, "نص", agency=agency)
+    card = result_cards([hit], 1, lang)
+    assert card.split("\n")[1] == line
 
 
 @pytest.mark.parametrize(

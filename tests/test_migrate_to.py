@@ -27,6 +27,8 @@ from tests.conftest import ROOT, SEEDS, furat
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 NEW_ARTICLE = """قصف على الرقة وريف دير الزور
 
+الرقة - سانا
+
 أعلنت قوات سوريا الديمقراطية، اليوم، أن طائرات التحالف قصفت مواقع لتنظيم الدولة في مدينة الرقة.
 
 وقال مراسلون إن الاشتباكات امتدت إلى ريف دير الزور الشرقي قرب البغيلية."""
@@ -64,6 +66,8 @@ async def _build(path: Path, tmp_path: Path) -> None:
         article = tmp_path / "new_001.txt"
         article.write_text(NEW_ARTICLE, encoding="utf-8")
         await store.ingest([article])
+        doc = await store.document("new_001")
+        assert doc is not None and doc.agency == "سانا"  # the dateline's agency moves too
         assert await store.match_new_documents(alert_message, alert_not_before, NOW) == 3
         feed = await store.add_feed("https://example.org/rss", "مثال")
         await store.note_entry(feed.id, "guid-1", "fp-1", 1)

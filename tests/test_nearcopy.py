@@ -165,7 +165,7 @@ def test_search_json_lists_copies(tmp_path: Path) -> None:
     results = json.loads(proc.stdout.splitlines()[-1])["results"]
     story = [r for r in results if r["doc"] in ("a_original", "b_reprint")]
     assert len(story) == 2  # one per paragraph
-    fields = {"doc", "title", "outlet", "passage", "score", "url", "published"}
+    fields = {"doc", "title", "outlet", "agency", "passage", "score", "url", "published"}
     for result in story:
         other = "b_reprint" if result["doc"] == "a_original" else "a_original"
         assert [c["doc"] for c in result["copies"]] == [other]

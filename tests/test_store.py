@@ -97,6 +97,26 @@ async def test_bad_file_is_reported_and_the_rest_lands(
     assert (await empty_store.stats()).documents == 1
 
 
+async def test_agency_is_stored_and_returned(empty_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    wire = folder / "wire.txt"
+    wire.write_text("اتفاق الموانئ\n\nالرياض - واس\n\nوقعت هيئة الموانئ اتفاق التشغيل أمس.\n")
+    (folder / "own.txt").write_text("افتتاح المعرض\n\nنبأ- جدة: افتتح معرض الكتاب أمس.\n")
+    await empty_store.ingest([folder])
+    doc = await empty_store.document("wire")
+    assert doc is not None and (doc.outlet, doc.agency) == (None, "واس")
+    own = await empty_store.document("own")
+    assert own is not None and (own.outlet, own.agency) == ("نبأ", None)
+    assert [(h.doc, h.agency) for h in await empty_store.search("الموانئ")] == [("wire", "واس")]
+    assert [(h.doc, h.agency) for h in await empty_store.search("معرض الكتاب")] == [("own", None)]
+    # A changed file carries its new dateline's agency.
+    wire.write_text("اتفاق الموانئ\n\nدبي (وام) - وقعت هيئة الموانئ اتفاق التشغيل أمس.\n")
+    await empty_store.ingest([folder])
+    doc = await empty_store.document("wire")
+    assert doc is not None and doc.agency == "وام"
+
+
 async def test_missing_path_is_reported(empty_store: Store, tmp_path: Path) -> None:
     report = await empty_store.ingest([tmp_path / "nope.txt"])
     assert report.files[0].outcome is Outcome.FAILED

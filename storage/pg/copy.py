@@ -22,7 +22,7 @@ from storage.vocabulary import TermCounts
 
 _DOCUMENTS = (
     "id, key, source_path, sha256, title, outlet, body, title_terms, ingested_at, root, size,"
-    " mtime_ns, url, published, guid, excerpt, sketch"
+    " mtime_ns, url, published, guid, excerpt, sketch, agency"
 )
 _PASSAGES = 'id, document_id, ordinal, text, "offset", surface, stem'
 BATCH = 1000
