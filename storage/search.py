@@ -433,7 +433,7 @@ class SearchStore:
         folded = await self._rows.documents_of(copied) if copied else {}
         hits = []
         for value, row_id in chosen:
-            _, text, ordinal, doc_id, key, title, outlet, url, published = rows[row_id]
+            _, text, ordinal, doc_id, key, title, outlet, url, published, agency = rows[row_id]
             listed: dict[int, Copy] = {}
             for c in (copies or {}).get(row_id, ()):
                 # A copy is another document: passages repeated inside one article are not listed.
@@ -452,6 +452,7 @@ class SearchStore:
                     url=url,
                     published=published,
                     copies=tuple(listed.values()),
+                    agency=agency,
                 )
             )
         return hits

@@ -139,7 +139,8 @@ class SqliteSearchRows:
     async def hits(self, ids: list[int]) -> dict[int, aiosqlite.Row]:
         """Return the passages and documents of the results shown, by passage id."""
         rows = await self._read().execute_fetchall(
-            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published"
+            "SELECT p.id, p.text, p.ordinal, d.id, d.key, d.title, d.outlet, d.url, d.published,"
+            " d.agency"
             " FROM passages p JOIN documents d ON d.id = p.document_id"
             f" WHERE p.id IN ({_marks(ids)})",
             ids,

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from storage.models import (
     Document,
     DocumentSummary,
     OutletCount,
-    SearchHit,
     Stats,
 )
 from storage.outbox import OutboxStore
@@ -84,21 +82,6 @@ class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, Lease
         return await self._db.schema_version()
 
     # --- reading ------------------------------------------------------------------------
-
-    async def search(self, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
-        """Return ranked passages answering the query, each with its article's agency."""
-        hits = await super().search(query, limit, offset)
-        if not hits:
-            return hits
-        # One read for the few results shown, beside the ranking rather than inside it.
-        ids = sorted({h.doc_id for h in hits})
-        rows = await self._read.execute_fetchall(
-            f"SELECT id, agency FROM documents WHERE id IN ({', '.join('?' * len(ids))})"
-            " AND agency IS NOT NULL",
-            ids,
-        )
-        agencies = {int(row[0]): str(row[1]) for row in rows}
-        return [replace(h, agency=agencies.get(h.doc_id)) for h in hits]
 
     async def document_count(self) -> int:
         """Return the number of documents."""
