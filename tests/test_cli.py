@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
+from bot.cli import _search
+from storage.models import SearchHit
+from storage.store import Store
 from tests.conftest import SEEDS, furat
 
 
@@ -89,3 +93,21 @@ def test_unreachable_postgresql_is_one_line_without_the_password() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("furat: cannot use the database postgresql://127.0.0.1:1/furat")
     assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr + result.stdout
+
+
+async def test_search_builds_what_queries_need_before_the_first(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ready: list[bool] = []
+    search = Store.search
+
+    async def timed(self: Store, query: str, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        # The fuzzy lookup index is the costliest to build: a lazy build landed on one query.
+        ready.append(self._vocab is not None and "_deletion_index" in vars(self._vocab))
+        return await search(self, query, limit, offset)
+
+    monkeypatch.setattr(Store, "search", timed)
+    args = argparse.Namespace(query="داعش", stdin=False, json=True, limit=3)
+    assert await _search(store, args) == 0
+    assert ready == [True]
+    assert json.loads(capsys.readouterr().out)["results"]
