@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench.copies import write_copies
 from bench.judge import QUERIES, QUESTION_KINDS, Score, load_queries, rank_of
+from bench.realtext import arcd_section
 from bench.results import write_section
 from storage.analysis import light_stem
 from storage.store import Store
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     report = "\n\n".join(asyncio.run(run(path, args.copies)) for path in args.queries)
+    report += "\n\n" + arcd_section()
     print(report)
     if args.write:
         write_section(
