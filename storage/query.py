@@ -156,7 +156,8 @@ def pronoun_forms(token: str) -> set[str]:
     Light stemming leaves these apart: عاصمتها ("its capital") is stemmed عاصمت, not عاصم;
     مقالاته ("his articles") مقالات, not مقال; and a verb with its object (ينتقده, "criticises
     him") is the imperfect of انتقد. Before a pronoun ة is written ت. A verb's perfect and
-    imperfect are linked both ways (ينتقد / انتقد, يدعم / دعم).
+    imperfect are linked both ways (ينتقد / انتقد, يدعم / دعم), and so are its persons (يقع /
+    تقع).
     """
     forms: set[str] = set()
     for base in proclitic_bases(token):
@@ -168,6 +169,8 @@ def pronoun_forms(token: str) -> set[str]:
         if base not in (token, token[1:]) or token[0] not in "وف" and base != token:
             continue
         for verb in {base} | bare:
+            if len(verb) >= 3 and verb[0] in "يت":  # he / she: يقع, تقع
+                forms.add(("ت" if verb[0] == "ي" else "ي") + verb[1:])
             if len(verb) >= 4 and verb[0] in "يت":
                 forms.update(("ا" + verb[1:], verb[1:]))
             elif len(verb) >= 4 and verb[0] == "ا":

@@ -314,7 +314,7 @@ def test_a_story_is_shown_by_its_best_passage_and_ordered_by_corroboration(
 ) -> None:
     words = tokens("قصفت الطائرات مواقع التنظيم قرب الجسر القديم في المدينة صباح اليوم")
     other = tokens("افتتحت البلدية سوقا جديدة للخضار في الحي الشمالي من المدينة امس")
-    texts = [other, words, words + ["ايضا"], words[:-1], words]
+    texts = [other, words, [*words[:-1], "امس"], ["ضربت", *words[1:]], words]
     ages = [50, 40, 30, 10, 20]  # the passage at index 3 was filed first
     grams = [shingled(t) for t in texts]
     found = stories(fold(grams, len(grams)), grams, scores, ages, wanted=2)
@@ -367,3 +367,17 @@ def test_stories_find_every_near_copy_the_sketches_admit() -> None:
         assert truth <= stories.sharing(mine)
     anyone = sum(len({d for h in s for d in stories.index[h]}) for s in sketches)
     assert sum(len(stories.sharing(s)) for s in sketches) < 0.2 * anyone
+
+
+def test_a_copy_that_extends_the_first_version_is_shown() -> None:
+    # A paragraph carried on in a later copy (the answer in its added sentence), scoring
+    # alike: the reader needs the longer one. A rewrite that changes words extends nothing.
+    first = tokens("ولد الرئيس في المدينة عام 1954 وهو رئيس البلاد منذ عام 2014 بعد انتخابات")
+    longer = first + tokens("ورئيس وزرائها منذ 2003")
+    rewrite = [*first[:6], "ايضا", *first[6:], "كذلك"]
+    texts = [first, longer, rewrite]
+    grams = [shingled(t) for t in texts]
+    found = stories(fold(grams, 3), grams, [9.0, 8.5, 8.8], [1, 2, 3], wanted=1)
+    assert found[0].shown == 1
+    found = stories(fold(grams[::2], 2), grams[::2], [9.0, 8.8], [1, 3], wanted=1)
+    assert found[0].shown == 0
