@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from collections import Counter
@@ -344,7 +345,8 @@ def _derived_title(paragraph: str) -> str:
 def clean_article(raw: str, rules: Rules | None = None) -> CleanArticle:
     """Extract title, outlet, agency and passages from an article's raw text."""
     rules = rules or load_rules()
-    raw = _CONTROL_RE.sub(" ", raw)
+    # Text scraped from pages keeps HTML entities (&quot;): a reader sees the character.
+    raw = _CONTROL_RE.sub(" ", html.unescape(raw) if "&" in raw else raw)
     lines = [line for line in _paragraphs(raw) if not _matches(rules.drop, line)]
     lines = [line for line in lines if not rules.photo_credit.fullmatch(line)]
     lines = [line for line in lines if not _hashtag_line(rules, line)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import html
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -265,6 +266,8 @@ class SearchStore:
     async def _search(self, query: str, limit: int, offset: int) -> list[SearchHit]:
         if limit <= 0:
             return []
+        if "&" in query:  # a headline copied from a feed or page may hold &quot;
+            query = html.unescape(query)
         vocab = await self._vocabulary()
         if vocab is not self._plans_for:  # plans depend on the vocabulary they were made from
             self._plans, self._plans_for = {}, vocab

@@ -254,3 +254,9 @@ def test_bylines_leave_the_text(line: str) -> None:
 )
 def test_stray_control_characters_are_spaces(raw: str, passage: str) -> None:
     assert [p.text for p in clean_article(raw).passages] == [passage]
+
+
+def test_html_entities_in_a_scraped_article_become_characters() -> None:
+    raw = "عنوان الخبر\n\nقال المتحدث لـ &quot;سبق&quot; إن الطريق مغلق &amp; خطر."
+    article = clean_article(raw)
+    assert article.passages[0].text == 'قال المتحدث لـ "سبق" إن الطريق مغلق & خطر.'

@@ -231,3 +231,10 @@ async def test_junk_around_a_question_changes_nothing(
 ) -> None:
     got = [(h.doc, h.ordinal) for h in await store.search(typed)]
     assert got and got == [(h.doc, h.ordinal) for h in await store.search(meant)]
+
+
+async def test_html_entities_in_a_query_are_the_characters_they_stand_for(store: Store) -> None:
+    plain = [(h.doc, h.ordinal) for h in await store.search('قنابل "خارقة للتحصينات"')]
+    assert plain
+    escaped = await store.search("قنابل &quot;خارقة للتحصينات&quot;")
+    assert [(h.doc, h.ordinal) for h in escaped] == plain
