@@ -23,6 +23,7 @@ _ARTICLE = ("", "ال")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 # "Which" (أي, لأي, بأي …): the noun it asks about tells the kind of answer.
 _WHICH = frozenset(p + w for p in ("", "و", "ف", "ل", "ب") for w in ("اي", "ايه")) | {"which"}
+_ARTICLES = ("وال", "فال", "بال", "كال", "ال", "لل")
 # Attached pronouns that light stemming keeps (ه and ها it strips, after other suffixes).
 _PRONOUNS = ("ه", "ها", "هم", "هما", "هن", "كم", "نا")
 _ENGLISH_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", ""))
@@ -159,26 +160,33 @@ def pronoun_forms(token: str) -> set[str]:
     imperfect are linked both ways (ينتقد / انتقد, يدعم / دعم), and so are its persons (يقع /
     تقع).
     """
-    forms: set[str] = set()
-    for base in proclitic_bases(token):
+    # A pronoun never follows the article (العاصمتها is no word): the word without it takes
+    # one. Other proclitics stay: a word read as ف + ل + سطين is no word at all.
+    article = next((p for p in _ARTICLES if token.startswith(p) and len(token) > len(p) + 2), "")
+    base = token[len(article) :]
+    bare = {base[: -len(p)] for p in _PRONOUNS if base.endswith(p) and len(base) > len(p) + 2}
+    forms = bare | {b[:-1] + "ه" for b in bare if b.endswith("ت")}
+    # One pronoun at most; a final ه may be one, or the ة of the word.
+    if not base.endswith(tuple(p for p in _PRONOUNS if len(p) > 1)):
         written = base[:-1] + "ت" if base.endswith("ه") else base
         forms.update(written + p for p in ("ه", "ها", "هم"))
-        bare = {base[: -len(p)] for p in _PRONOUNS if base.endswith(p) and len(base) > len(p) + 2}
-        forms |= bare | {b[:-1] + "ه" for b in bare if b.endswith("ت")}
-        # A verb takes a conjunction, not an article or a preposition (كاليبرر is no يبرر).
-        if base not in (token, token[1:]) or token[0] not in "وف" and base != token:
-            continue
-        for verb in {base} | bare:
-            if len(verb) >= 3 and verb[0] in "يت":  # he / she: يقع, تقع
-                forms.add(("ت" if verb[0] == "ي" else "ي") + verb[1:])
-            if len(verb) >= 4 and verb[0] in "يت":
-                forms.update(("ا" + verb[1:], verb[1:]))
-            elif len(verb) >= 4 and verb[0] == "ا":
-                forms.add("ي" + verb[1:])
-            elif len(verb) == 3:
-                forms.add("ي" + verb)
+    if not article:
+        # A verb may take a conjunction, not a preposition (كاليبرر is no يبرر).
+        conj = {base[1:]} if base[0] in "وف" and len(base) > 4 else set()
+        for verb in {base} | bare | conj:
+            forms |= _verb_forms(verb)
     forms.discard(token)
     return forms
+
+
+def _verb_forms(verb: str) -> set[str]:
+    """Return a verb's other person, and its perfect or imperfect (يقع تقع, ينتقد انتقد)."""
+    if len(verb) >= 3 and verb[0] in "يت":
+        forms = {("ت" if verb[0] == "ي" else "ي") + verb[1:]}
+        return forms | ({"ا" + verb[1:], verb[1:]} if len(verb) >= 4 else set())
+    if len(verb) >= 4 and verb[0] == "ا":
+        return {"ي" + verb[1:]}
+    return {"ي" + verb} if len(verb) == 3 else set()
 
 
 def _arabic_concept(token: str, stem: Stemmer, vocab: Vocabulary) -> Concept:

@@ -261,7 +261,17 @@ def test_a_word_reaches_its_forms_with_a_pronoun(typed: str, written: str) -> No
     assert light_stem(normalise(written)) in stems
 
 
-@pytest.mark.parametrize(("typed", "other"), [("عربي", "عرب"), ("ملك", "مل"), ("الراهن", "را")])
+@pytest.mark.parametrize(
+    ("typed", "other"),
+    [
+        ("عربي", "عرب"),
+        ("ملك", "مل"),
+        ("الراهن", "را"),
+        ("فلسطين", "سطينها"),
+        ("العاصمه", "العاصمتها"),
+    ],
+)
 def test_letters_that_only_look_like_a_pronoun_stay(typed: str, other: str) -> None:
-    # ي and ك are left alone (عربي is no "my Arab"); a pronoun leaves at least three letters.
+    # ي and ك are left alone (عربي is no "my Arab"); a pronoun leaves at least three letters,
+    # follows no article, and no proclitics are guessed off a word (فلسطين is no ف + ل + سطين).
     assert other not in pronoun_forms(normalise(typed))
