@@ -38,6 +38,7 @@ TITLE_BONUS = 0.2
 HEADLINE = 3.0
 HEADLINE_SHARE = 0.5
 HEADLINE_POWER = 4
+HEADLINE_LOOSE = 0.9
 LENGTH_B = 0.75  # bm25's b, on the passage's length up to LENGTH_CAP windows
 # A passage is scored by its best window, so sentences beyond it cost nothing: its length
 # counts only up to this many windows. Without length normalisation at all, long passages of
@@ -217,6 +218,7 @@ class Scorer:
             for alts in self.concepts
         ]
         self._weights = [max((w for _, w in alts), default=0.0) for alts in self.concepts]
+        self._typed = [frozenset(c.words) for c in plan.concepts]
         # Answer words, and answer phrases by their first word: most answers are one word.
         self._words = frozenset(p[0] for p in self.answers if len(p) == 1)
         self._first: dict[str, list[Phrase]] = {}
@@ -259,9 +261,15 @@ class Scorer:
         held = [k for k, heads in enumerate(self._heads) if heads & words]
         if len(held) < 2:
             return 0.0
-        query_share = sum(self._weights[k] for k in held) / total
+        # A word the headline spells as typed counts whole; another form of it (بقناة for قناة)
+        # less: of two near-identical headlines, the one typed wins.
+        exact = {k for k in held if self._typed[k] & words}
+        query_share = sum(
+            self._weights[k] * (1 if k in exact else HEADLINE_LOOSE) for k in held
+        ) / total
         named = set().union(*(self._heads[k] for k in held)) & words
-        title_share = len(named) / len(words)
+        typed = set().union(*self._typed)
+        title_share = sum(1 if w in typed else HEADLINE_LOOSE for w in named) / len(words)
         if min(query_share, title_share) < HEADLINE_SHARE:
             return 0.0
         # Exactly the headline, rather than a similar one of another article: steeply more.

@@ -92,14 +92,13 @@ def _score(
 
 
 def _headlines(scorer: Scorer, ranked: list[_Ranked]) -> list[_Ranked]:
-    """Raise the best passage under each headline the query names, best first."""
-    seen: set[str] = set()
+    """Raise the best passage of each article whose headline the query names, best first."""
+    seen: set[int] = set()
     out = []
     for ranking, row in ranked:
-        title = row["title_terms"]
-        if title not in seen:
-            seen.add(title)
-            bonus = scorer.headline(title)
+        if row["document_id"] not in seen:
+            seen.add(row["document_id"])
+            bonus = scorer.headline(row["title_terms"])
             if bonus:
                 ranking = ranking.plus(bonus)
         out.append((ranking, row))

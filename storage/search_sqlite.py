@@ -90,7 +90,7 @@ class SqliteSearchRows:
             for group in words
         )
         rows = await self._read().execute_fetchall(
-            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id FROM ("
             " SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ?"
             " ORDER BY rowid DESC LIMIT ?) t JOIN documents d ON d.id = t.id"
             " JOIN passages p ON p.id ="
@@ -109,7 +109,7 @@ class SqliteSearchRows:
         order = "bm25(passages_fts, 1.0, 0.7)" if rank is not None else "rowid DESC"
         # One round trip to the connection's thread (execute + fetchall + close would be three).
         rows = await self._read().execute_fetchall(
-            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id FROM ("
             f" SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
             f" ORDER BY {order} LIMIT ?) f"
             " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id",
@@ -120,7 +120,8 @@ class SqliteSearchRows:
     async def followers(self, ids: list[int]) -> list[aiosqlite.Row]:
         """Return the passage after each of these, with that one's text as its context."""
         rows = await self._read().execute_fetchall(
-            "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+            "SELECT n.id, n.surface, n.stem, d.title_terms, n.document_id,"
+                " p.surface AS context_surface,"
             " p.stem AS context_stem FROM passages p"
             " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
             " JOIN documents d ON d.id = n.document_id"

@@ -238,3 +238,20 @@ async def test_html_entities_in_a_query_are_the_characters_they_stand_for(store:
     assert plain
     escaped = await store.search("قنابل &quot;خارقة للتحصينات&quot;")
     assert [(h.doc, h.ordinal) for h in escaped] == plain
+
+
+async def test_every_article_under_a_typed_headline_is_raised(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    # Two outlets ran the same headline over different text; a third article repeats its words.
+    docs = {
+        "a_first": "«الخدمة المدنية» تعايد منسوبيها\n\nأقامت الوزارة حفلا في مقرها.",
+        "b_second": "الخدمة المدنية تعايد منسوبيها\n\nاحتفل الموظفون صباح اليوم بالعيد.",
+        "c_words": "قالت الخدمة المدنية إنها تعايد منسوبيها. " * 4,
+    }
+    paths = [tmp_path / f"{key}.txt" for key in docs]
+    for path, text in zip(paths, docs.values(), strict=True):
+        path.write_text(text, encoding="utf-8")
+    await empty_store.ingest(paths)
+    hits = await empty_store.search("«الخدمة المدنية» تعايد منسوبيها")
+    assert {h.doc for h in hits[:2]} == {"a_first", "b_second"}

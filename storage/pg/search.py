@@ -127,7 +127,7 @@ class PgSearchRows:
         if not all(groups):
             return []
         rows = await self._pool.fetch(
-            "SELECT p.id, p.surface, p.stem, d.title_terms FROM ("
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id FROM ("
             " SELECT id, title_terms FROM documents"
             " WHERE array_to_tsvector(string_to_array(title_terms, ' ')) @@ $1::tsquery"
             " ORDER BY id DESC LIMIT $2) d"
@@ -180,7 +180,8 @@ class PgSearchRows:
         # Ranked candidates carry the archive's totals, which FTS5's bm25 needs.
         totals = ", a.len, a.n" if rank else ""
         sql = (
-            f"SELECT p.id, p.surface, p.stem, d.title_terms{totals.replace('a.', 'f.')} FROM ("
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id"
+            f"{totals.replace('a.', 'f.')} FROM ("
             f" SELECT p.id, {score} AS score{totals} FROM {source}"
             f" WHERE p.terms @@ $1::tsquery ORDER BY {order} LIMIT $2) f"
             " JOIN passages p ON p.id = f.id JOIN documents d ON d.id = p.document_id"
@@ -220,7 +221,8 @@ class PgSearchRows:
         """Return the passage after each of these, with that one's text as its context."""
         return list(
             await self._pool.fetch(
-                "SELECT n.id, n.surface, n.stem, d.title_terms, p.surface AS context_surface,"
+                "SELECT n.id, n.surface, n.stem, d.title_terms, n.document_id,"
+                " p.surface AS context_surface,"
                 " p.stem AS context_stem FROM passages p"
                 " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
                 " JOIN documents d ON d.id = n.document_id WHERE p.id = ANY($1::bigint[])",
