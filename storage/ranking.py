@@ -192,6 +192,13 @@ class Scorer:
         self.vocab = vocab
         lexicon = lexicon or load_lexicon()
         self.concepts = [_weighted(concept, vocab) for concept in plan.concepts]
+        # Each concept's alternatives by column and first word, as indexes into its list.
+        self._firsts: list[tuple[dict[str, list[int]], dict[str, list[int]]]] = []
+        for alts in self.concepts:
+            by_column: dict[Column, dict[str, list[int]]] = {Column.SURFACE: {}, Column.STEM: {}}
+            for i, (alt, _) in enumerate(alts):
+                by_column[alt.column].setdefault(alt.phrase[0], []).append(i)
+            self._firsts.append((by_column[Column.SURFACE], by_column[Column.STEM]))
         self.width = WINDOW + WINDOW_PER_CONCEPT * len(plan.concepts)
         self.items = _items(plan)
         # Concepts that stand for English words: Arabic puts the adjective after the noun,
@@ -227,10 +234,16 @@ class Scorer:
                 self._first.setdefault(phrase[0], []).append(phrase)
 
     def _best(
-        self, alts: list[tuple[Alternative, float]], cand: Candidate
+        self, k: int, cand: Candidate
     ) -> tuple[float, list[Span], Alternative | None]:
         best, spans, which = 0.0, [], None
-        for alt, weight in alts:
+        # Only the alternatives whose first word the passage holds: most hold none of a
+        # concept's dozen spellings, and looking each up cost most of the scoring time.
+        surface, stem = self._firsts[k]
+        present = [i for t in surface.keys() & cand.surface.keys() for i in surface[t]]
+        present += [i for t in stem.keys() & cand.stem.keys() for i in stem[t]]
+        for i in sorted(present):
+            alt, weight = self.concepts[k][i]
             pos = positions(cand.surface if alt.column is Column.SURFACE else cand.stem, alt.phrase)
             if pos:
                 n = len(alt.phrase) - 1
@@ -312,8 +325,8 @@ class Scorer:
         values: list[float] = []
         spans: list[list[Span]] = []
         found: list[Alternative | None] = []
-        for alts in self.concepts:
-            value, where, alt = self._best(alts, cand)
+        for k in range(len(self.concepts)):
+            value, where, alt = self._best(k, cand)
             values.append(value * shrink)
             spans.append(where)
             found.append(alt)
