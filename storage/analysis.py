@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 # Invisible format characters that break words apart or glue them without showing.
-_INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
 # Arabic marks (harakat, Quranic annotation, superscript alef) and tatweel.
 _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
-_DELETE_RE = re.compile(f"[{_INVISIBLE}{_MARKS}]")
+_DELETE_RE = re.compile(f"[{INVISIBLE}{_MARKS}]")
 # Decimal digits other than ASCII (Arabic-Indic, Persian...): ASCII ones need no change.
 _DIGIT_RE = re.compile(r"[^\D0-9]")
 # Letters folded to one form. A chain of str.replace is many times faster than str.translate
@@ -32,7 +32,7 @@ _FOLD = (
 )
 _TOKEN_RE = re.compile(r"[^\W_]+")
 # Characters that may sit inside a word of the original text without splitting it.
-WORD_RE = re.compile(f"(?:[^\\W_]|[{_INVISIBLE}{_MARKS}])+")
+WORD_RE = re.compile(f"(?:[^\\W_]|[{INVISIBLE}{_MARKS}])+")
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 _LATIN_RE = re.compile(r"[a-z]")
 

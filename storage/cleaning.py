@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from storage.analysis import tokens
+from storage.analysis import INVISIBLE, tokens
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!؟?。])\s+")
 _HASHTAG_RE = re.compile(r"#[^\W_]\w*")
@@ -26,7 +26,7 @@ TITLE_MAX_WORDS = 12
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Byline segments are parted by dashes; a tatweel parts them only between spaces.
 _SEGMENT_SPLIT_RE = re.compile(r"\s*[-–—]+\s*|\s+ـ+\s+")
-_INVISIBLE_RE = re.compile("[\u0640\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE_RE = re.compile(f"[\u0640{INVISIBLE}]")  # tatweel too
 _DATELINE_SOURCE_RE = re.compile(r"(\S+(?: \S+)?)\s*\(([^()]{2,30})\)")
 _BRACKETED_RE = re.compile(r"\s*\(([^()]+)\)\s*")
 _QUOTED_RE = re.compile(r'[«"“”„]([^«»"“”„\n]{2,40})[»"“”]')
