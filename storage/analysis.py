@@ -27,6 +27,8 @@ _FOLD = (
     ("ۀ", "ه"),  # heh with yeh above (Persian ezafe)
     ("ہ", "ه"),  # heh goal (Urdu, and Persian keyboards)
     ("ک", "ك"),
+    ("پ", "ب"),  # Persian pe, as Arabic writes p (الپاراسیتامول / الباراسيتامول)
+    ("ڤ", "ف"),  # ve, as Arabic writes v (ڤيتامين / فيتامين)
     ("ؤ", "و"),
     ("ئ", "ي"),
 )

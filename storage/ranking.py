@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.analysis import light_stem
 from storage.lexicon import Lexicon, Phrase, load_lexicon
 from storage.plan import Alternative, Column, Concept, Kind, Plan
 from storage.vocabulary import Vocabulary
@@ -31,6 +32,16 @@ NEAR_DISTANCE = 4
 # A concept the passage's headline holds too: the article is about it (ARCD alone success@1
 # 0.804 -> 0.807 from 0.08; at 0.3 a seed headline naming دير الزور outranks the answer).
 TITLE_BONUS = 0.2
+# A passage gains this share of the weight of every concept it holds, wherever it stands
+# and however often (a passage holding more of the question beats one repeating less of it),
+# and this share of the query's weight times the share of its headline the query names: what
+# an article is about stands in its headline, and its later paragraphs seldom repeat it.
+# ARCD alone 0.807 / 0.938 -> 0.847 / 0.961 at 1 / 3 (with the opening below and 100
+# candidates), inside the 29.5k-article archive 0.612 / 0.745 -> 0.713 / 0.817.
+COVERAGE_BONUS = 0.8
+SUBJECT_BONUS = 0.4
+# "What is X": the passage that opens with X defines it ("الأسد حيوان من الثدييات").
+DEFINITION_BONUS = 0.6
 # A query that is most of a document's headline, and whose words the headline mostly holds,
 # names that article: its best passage gains this many times the query's weight, scaled by
 # how much of each the other holds. Both shares must reach HEADLINE_SHARE, and the headline
@@ -214,6 +225,7 @@ class Scorer:
         # Names and places stand in most passages: only a cause, a time or a number is
         # evidence enough that a passage answers what the one before it stated.
         self.follows = plan.question in FOLLOWING_KINDS
+        self.defines = plan.question == "definition"
         self.wanted = frozenset(
             plan.terms() | {t for t in plan.sequence if t} | {t for p in self.answers for t in p}
         )
@@ -225,6 +237,16 @@ class Scorer:
             for alts in self.concepts
         ]
         self._weights = [max((w for _, w in alts), default=0.0) for alts in self.concepts]
+        self._total = sum(self._weights)
+        # A headline word names a concept as one of its spellings or by its stem.
+        self._named = frozenset().union(*self._heads)
+        self._named_stems = frozenset(
+            a.phrase[0]
+            for alts in self.concepts
+            for a, _ in alts
+            if a.column is Column.STEM and len(a.phrase) == 1
+        )
+        self._subjects: dict[frozenset[str], float] = {}
         self._typed = [frozenset(c.words) for c in plan.concepts]
         # Answer words, and answer phrases by their first word: most answers are one word.
         self._words = frozenset(p[0] for p in self.answers if len(p) == 1)
@@ -268,7 +290,7 @@ class Scorer:
     def headline(self, title: str) -> float:
         """Return the bonus a passage takes when the query is (most of) its headline."""
         words = {t for t in title.split() if t not in self.stopwords}
-        total = sum(self._weights)
+        total = self._total
         if not words or not total:
             return 0.0
         held = [k for k, heads in enumerate(self._heads) if heads & words]
@@ -286,7 +308,9 @@ class Scorer:
         if min(query_share, title_share) < HEADLINE_SHARE:
             return 0.0
         # Exactly the headline, rather than a similar one of another article: steeply more.
-        return HEADLINE * (query_share * title_share) ** HEADLINE_POWER * total
+        # The headline covers the concepts it holds, as a passage holding them would.
+        covered = COVERAGE_BONUS * sum(self._weights[k] for k in held)
+        return HEADLINE * (query_share * title_share) ** HEADLINE_POWER * total + covered
 
     def score(self, cand: Candidate) -> float:
         """Score one candidate passage."""
@@ -302,6 +326,10 @@ class Scorer:
             for value, alt in zip(values, found, strict=True)
             if alt is not None and any(t in cand.title for t in alt.phrase)
         )
+        title += SUBJECT_BONUS * self._subject(cand.title) * self._total
+        coverage = COVERAGE_BONUS * sum(
+            weight for weight, alt in zip(self._weights, found, strict=True) if alt is not None
+        )
         events = [(s[0], k) for k, where in enumerate(spans) for s in where]
         inside, held = best_window(events, values, self.width)
         outside = sum(v for k, v in enumerate(values) if k not in held)
@@ -313,8 +341,31 @@ class Scorer:
             before, _, _ = self._values(context)
             lent = sum(v for k, v in enumerate(before) if not values[k])
             answer += CONTEXT_SHARE * (1 + ANSWER_BONUS) * lent
-        total = inside + OUTSIDE_SHARE * outside + title + phrase + proximity + answer
+            # The two passages together cover the question, as one would.
+            coverage += COVERAGE_BONUS * sum(
+                weight for k, weight in enumerate(self._weights) if before[k] and not values[k]
+            )
+        if self.defines:
+            opens = [v for v, where in zip(values, spans, strict=True) if where and not where[0][0]]
+            answer += DEFINITION_BONUS * sum(opens)
+        total = inside + OUTSIDE_SHARE * outside + title + coverage + phrase + proximity + answer
         return Ranking((-total, -phrase, -proximity, -title))
+
+    def _subject(self, title: frozenset[str]) -> float:
+        """Return the share of a headline's words that the query names."""
+        # Candidates come by the dozen from one article: each headline is read once.
+        share = self._subjects.get(title)
+        if share is None:
+            words = [t for t in title if t not in self.stopwords]
+            named = [t for t in words if t in self._named or self._stem_named(t)]
+            share = self._subjects[title] = len(named) / len(words) if words else 0.0
+        return share
+
+    def _stem_named(self, word: str) -> bool:
+        # A stem stands inside its word: most headline words need no stemming to rule out.
+        return any(stem in word for stem in self._named_stems) and (
+            light_stem(word) in self._named_stems
+        )
 
     def _values(
         self, cand: Candidate

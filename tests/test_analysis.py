@@ -28,6 +28,8 @@ from storage.analysis import capitalised, light_stem, normalise, tokens
         ("مدرسهٔ", "مدرسه"),  # the same, typed as heh and a hamza mark
         ("مدرسہ", "مدرسه"),  # heh goal
         ("کتاب", "كتاب"),  # keheh
+        ("الپاراسیتامول", "الباراسيتامول"),  # Persian pe, as Arabic writes p
+        ("ڤيتامين", "فيتامين"),  # ve, as Arabic writes v
         ("مسؤول", "مسوول"),
         ("رئيس", "رييس"),
         ("١٣٧", "137"),  # Arabic-Indic digits

@@ -255,3 +255,40 @@ async def test_every_article_under_a_typed_headline_is_raised(
     await empty_store.ingest(paths)
     hits = await empty_store.search("«الخدمة المدنية» تعايد منسوبيها")
     assert {h.doc for h in hits[:2]} == {"a_first", "b_second"}
+
+
+ENCYCLOPAEDIA = {
+    # Short headlines name what each article is about; its later paragraphs seldom do.
+    "a_lion": "أسد\n\nالأسد حيوان من الثدييات من فصيلة السنوريات يعيش في السافانا.\n\n"
+    "يعيش الذكر عادة ما بين 10 و14 سنة في البرية.",
+    "b_president": "بشار الأسد\n\n"
+    "شهد حكم بشار الأسد احتجاجات واسعة، ووصف الأسد المحتجين بالعصابات.\n\n"
+    "ولد بشار حافظ الأسد في دمشق عام 1965 ودرس طب العيون في لندن.",
+    "c_club": "نادي الهلال\n\nالهلال نادٍ رياضي سعودي أسس عام 1957 ويلعب في الدوري الممتاز.\n\n"
+    "يقع مقر النادي في العاصمة الرياض، وملعبه ملعب الملك فهد الدولي.",
+    "d_league": "الدوري السعودي\n\nتتنافس أندية الدوري السعودي على اللقب كل موسم، "
+    "ومنها الهلال والنصر والاتحاد، ولكل نادٍ مقر في مدينته.",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("ما هو الأسد؟", "الأسد حيوان"),  # what is X: the passage that opens with X
+        ("ما هو الباراسيتامول؟", "الپاراسیتامول"),  # typed as Arabic, written as Persian
+        ("كم سنة يعيش الأسد؟", "بين 10 و14 سنة"),  # the article about the asked subject
+        ("في أي مدينة مقر نادي الهلال؟", "الرياض"),
+    ],
+)
+async def test_the_article_about_the_asked_subject_answers_first(
+    empty_store: Store, tmp_path: Path, query: str, want: str
+) -> None:
+    docs = ENCYCLOPAEDIA | {"e_drug": "الپاراسیتامول دواء مسكن للألم وخافض للحرارة."}
+    filler = [f"{FILLER} {i}" for i in range(20)]  # the test words stay rare
+    docs["f_rest"] = "\n\n".join(filler)
+    paths = [tmp_path / f"{key}.txt" for key in docs]
+    for path, text in zip(paths, docs.values(), strict=True):
+        path.write_text(text, encoding="utf-8")
+    await empty_store.ingest(paths)
+    hits = await empty_store.search(query)
+    assert want in hits[0].passage, [h.passage[:60] for h in hits[:3]]
