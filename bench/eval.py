@@ -95,7 +95,7 @@ def snowball_stem() -> Callable[[str], str]:
     import Stemmer
 
     stemmer = Stemmer.Stemmer("arabic")
-    return stemmer.stemWord  # type: ignore[no-any-return]
+    return stemmer.stemWord
 
 
 def judge(search: Search, queries: list[dict[str, object]]) -> tuple[Score, float]:

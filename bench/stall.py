@@ -41,7 +41,7 @@ class Monitor:
 
 def _random_unicode(rng: Random, n: int) -> str:
     """Return n code points from every plane in use, surrogates and controls left out."""
-    out = []
+    out: list[str] = []
     while len(out) < n:
         cp = rng.choice((rng.randrange(0x20, 0x3000), rng.randrange(0x1F300, 0x1FAFF)))
         if not 0xD800 <= cp <= 0xDFFF:
