@@ -248,6 +248,7 @@ class Scorer:
         )
         self._subjects: dict[frozenset[str], float] = {}
         self._typed = [frozenset(c.words) for c in plan.concepts]
+        self._all_typed = frozenset().union(*self._typed)
         # Answer words, and answer phrases by their first word: most answers are one word.
         self._words = frozenset(p[0] for p in self.answers if len(p) == 1)
         self._first: dict[str, list[Phrase]] = {}
@@ -302,9 +303,9 @@ class Scorer:
         query_share = sum(
             self._weights[k] * (1 if k in exact else HEADLINE_LOOSE) for k in held
         ) / total
-        named = set().union(*(self._heads[k] for k in held)) & words
-        typed = set().union(*self._typed)
-        title_share = sum(1 if w in typed else HEADLINE_LOOSE for w in named) / len(words)
+        named = self._named & words  # each word a concept holds is a held concept's
+        title_share = sum(1 if w in self._all_typed else HEADLINE_LOOSE for w in named)
+        title_share /= len(words)
         if min(query_share, title_share) < HEADLINE_SHARE:
             return 0.0
         # Exactly the headline, rather than a similar one of another article: steeply more.

@@ -121,7 +121,7 @@ class SqliteSearchRows:
         """Return the passage after each of these, with that one's text as its context."""
         rows = await self._read().execute_fetchall(
             "SELECT n.id, n.surface, n.stem, d.title_terms, n.document_id,"
-                " p.surface AS context_surface,"
+            " p.surface AS context_surface,"
             " p.stem AS context_stem FROM passages p"
             " JOIN passages n ON n.document_id = p.document_id AND n.ordinal = p.ordinal + 1"
             " JOIN documents d ON d.id = n.document_id"
