@@ -7,6 +7,11 @@ usage: python -m bench [--docs N] [--json] [--subs N] [--queries N] [--pushes N]
 Prints a table and writes it into bench/RESULTS.md (its own section per corpus size); with
 --json prints one JSON object with the keys named in the README. On PostgreSQL the store phases
 run again on a throwaway server (or FURAT_BENCH_PG's), their keys prefixed with pg_.
+
+       python -m bench --real DIR [--limit N] [--no-arcd] [--queries N] [--json]
+       python -m bench --docs N --sentences [--snn ZIPS] [--queries N] [--json]
+The search engine alone on real text (bench/realbench.py): SaudiNewsNet articles, or N articles
+of their sentences recombined (bench/sentences.py); section real-N or sentences-N.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +37,15 @@ from bench.corpus import queries as make_queries
 from bench.corpus import write_corpus
 from bench.feeds import feeds as feeds_bench
 from bench.feeds import render as render_feeds
+from bench.ingestproc import raw_fts5
 from bench.judge import Score, load_queries, rank_of
 from bench.openloop import bot_env, openloop, pct
+from bench.realbench import render as render_real
+from bench.realbench import run as run_real
+from bench.realbench import timed, warm
+from bench.realtext import ARCD
 from bench.results import RESULTS, write_section
+from bench.sentences import SNN
 from bench.stall import loop_stall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,15 +67,6 @@ SIDE_BY_SIDE = (
     ("match_s_100k_subs", "match subscriptions × new documents, s", ".2f"),
     ("fanout_msgs_s", "sender msgs/s, limits off", ".0f"),
 )
-
-
-def warm(db: Path) -> None:
-    """Read the database file once, so that a phase starts from the OS page cache."""
-    # A running bot works from a warm cache. Heavy phases before (the baselines build GBs of
-    # index at 100k documents) can evict it, and the phase after would then time the disk.
-    # Another process reads it: closing a descriptor of the file in this one would drop the
-    # POSIX locks that SQLite connections here hold on it.
-    subprocess.run(["cat", str(db)], stdout=subprocess.DEVNULL, check=True)
 
 
 def ingest(folder: Path, db: Db, baseline: bool = True) -> dict[str, float]:
@@ -95,18 +96,7 @@ def ingest(folder: Path, db: Db, baseline: bool = True) -> dict[str, float]:
             "ingest_mb_s": megabytes / ours,
         }
     assert isinstance(db, Path)
-    raw_db = db.with_name("raw_fts5.db")
-    conn = sqlite3.connect(raw_db)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE VIRTUAL TABLE p USING fts5(text, tokenize='unicode61')")
-    started = time.perf_counter()
-    for f in files:
-        paragraphs = [p for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
-        with conn:
-            conn.executemany("INSERT INTO p (text) VALUES (?)", [(p,) for p in paragraphs])
-    raw = time.perf_counter() - started
-    conn.close()
+    raw = raw_fts5(files, db.with_name("raw_fts5.db"))
     return {
         "megabytes": megabytes,
         "docs": len(files),
@@ -461,14 +451,6 @@ def render(n_docs: int, m: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def timed(label: str, fn: Callable[[], Any]) -> Any:
-    """Run one section, logging its wall time to stderr."""
-    started = time.perf_counter()
-    result = fn()
-    print(f"[bench] {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    return result
-
-
 def store_phases(
     args: argparse.Namespace, db: Db, work: Path, outbox: Db, label: str = ""
 ) -> dict[str, Any]:
@@ -590,7 +572,28 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
+    real = parser.add_argument_group(
+        "real text", "search engine measures only: ingest, search by query kind, a fresh process"
+    )
+    real.add_argument("--real", type=Path, metavar="DIR", help="the .txt articles of DIR")
+    real.add_argument("--limit", type=int, default=0, help="with --real: the first N files")
+    real.add_argument(
+        "--sentences", action="store_true", help="--docs N articles of real sentences"
+    )
+    real.add_argument("--snn", type=Path, default=SNN, help="SaudiNewsNet's *.zip folder")
+    real.add_argument("--arcd", type=Path, default=ARCD, help="with --real: ARCD's JSON")
+    real.add_argument("--no-arcd", action="store_true", help="with --real: no ARCD articles")
     args = parser.parse_args()
+    if args.real and args.sentences:
+        parser.error("--real and --sentences are two corpora: give one")
+    if args.real or args.sentences:
+        if args.backend != "sqlite":
+            parser.error("--real and --sentences run on SQLite (the baselines read its file)")
+        figures = run_real(args)
+        table = render_real(figures)
+        write_section(figures["section"], table, args.results)
+        print(json.dumps(figures, ensure_ascii=False) if args.json else table)
+        return
     # Stopped from outside, the run still stops its PostgreSQL server and deletes its files.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     on_sqlite = args.backend in ("sqlite", "both")

@@ -17,8 +17,9 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from bench.copies import write_copies
 from bench.judge import QUERIES, QUESTION_KINDS, Score, load_queries, rank_of
@@ -33,10 +34,17 @@ _WORD_RE = re.compile(r"\w+")
 COPIES = 500
 
 Search = Callable[[str], list[str]]
+DocSearch = Callable[[str], list[tuple[str, str]]]  # (document key, passage) results
 NOTE = """The two Furat rows differ only in the stemmer of the stem column: light10 (Lucene
 ArabicStemmer rules, the one the index uses) and Snowball Arabic (PyStemmer). The baselines
 index the same passages Furat stores; they have no bridge from English to Arabic. The
 near-copies are four loose rewrites of seed sentences to one near-verbatim reprint of a seed."""
+
+
+def fts5_expression(query: str) -> str | None:
+    """Return the baseline's FTS5 query: the query's words, each quoted, OR'ed."""
+    words = _WORD_RE.findall(query)
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words) if words else None
 
 
 def fts5_baseline(passages: list[str]) -> Search:
@@ -46,10 +54,9 @@ def fts5_baseline(passages: list[str]) -> Search:
     conn.executemany("INSERT INTO p (text) VALUES (?)", [(t,) for t in passages])
 
     def search(query: str) -> list[str]:
-        words = _WORD_RE.findall(query)
-        if not words:
+        expr = fts5_expression(query)
+        if expr is None:
             return []
-        expr = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
         rows = conn.execute(
             "SELECT text FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT 10", (expr,)
         ).fetchall()
@@ -58,8 +65,31 @@ def fts5_baseline(passages: list[str]) -> Search:
     return search
 
 
-def tantivy_baseline(passages: list[str]) -> Search:
-    """Return Tantivy search with its Arabic Snowball stemmer."""
+def fts5_docs(rows: Iterable[tuple[str, str]], path: Path | None = None) -> DocSearch:
+    """Return the same FTS5 search over (document key, text) rows: (key, text) results.
+
+    path: a file for the index (built streaming, so that any size fits); None, in memory.
+    """
+    conn = sqlite3.connect(path or ":memory:")
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("CREATE VIRTUAL TABLE p USING fts5(text, doc UNINDEXED, tokenize='unicode61')")
+    with conn:
+        conn.executemany("INSERT INTO p (doc, text) VALUES (?, ?)", rows)
+
+    def search(query: str) -> list[tuple[str, str]]:
+        expr = fts5_expression(query)
+        if expr is None:
+            return []
+        found = conn.execute(
+            "SELECT doc, text FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT 10", (expr,)
+        ).fetchall()
+        return [(doc, text) for doc, text in found]
+
+    return search
+
+
+def _tantivy_index(path: Path | None, doc_field: bool) -> Any:
+    """Return an empty Tantivy index: the body through the Arabic Snowball stemmer."""
     import tantivy
 
     analyzer = (
@@ -70,8 +100,18 @@ def tantivy_baseline(passages: list[str]) -> Search:
     )
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("body", stored=True, tokenizer_name="ar_stem")
-    index = tantivy.Index(builder.build())
+    if doc_field:
+        builder.add_text_field("doc", stored=True, tokenizer_name="raw")
+    index = tantivy.Index(builder.build(), path=str(path) if path else None)
     index.register_tokenizer("ar_stem", analyzer)
+    return index
+
+
+def tantivy_baseline(passages: list[str]) -> Search:
+    """Return Tantivy search with its Arabic Snowball stemmer."""
+    import tantivy
+
+    index = _tantivy_index(None, doc_field=False)
     writer = index.writer()
     for text in passages:
         writer.add_document(tantivy.Document(body=text))
@@ -86,6 +126,34 @@ def tantivy_baseline(passages: list[str]) -> Search:
         parsed = index.parse_query(" ".join(words), ["body"])
         hits = searcher.search(parsed, 10).hits
         return [searcher.doc(addr)["body"][0] for _, addr in hits]
+
+    return search
+
+
+def tantivy_docs(rows: Iterable[tuple[str, str]], path: Path | None = None) -> DocSearch:
+    """Return the same Tantivy search over (document key, text) rows: (key, text) results.
+
+    path: an empty folder for the index (built streaming); None, in memory.
+    """
+    import tantivy
+
+    index = _tantivy_index(path, doc_field=True)
+    writer = index.writer(num_threads=1)  # the machine's other core is someone else's
+    for doc, text in rows:
+        writer.add_document(tantivy.Document(body=text, doc=doc))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+
+    def search(query: str) -> list[tuple[str, str]]:
+        words = _WORD_RE.findall(query)
+        if not words:
+            return []
+        parsed = index.parse_query(" ".join(words), ["body"])
+        hits = searcher.search(parsed, 10).hits
+        stored = [searcher.doc(addr) for _, addr in hits]
+        return [(d["doc"][0], d["body"][0]) for d in stored]
 
     return search
 
