@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from bench.eval import fts5_baseline, tantivy_baseline
+from storage.backends import open_store
 from storage.pg import is_postgres_url
-from storage.store import Store
 
 
 def _peak_mib() -> float:
@@ -28,7 +28,7 @@ def _peak_mib() -> float:
 async def _furat(
     db: Path | str, queries: list[str], judged: list[str]
 ) -> tuple[list[float], list[list[str]], list[list[str]]]:
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         await store.search("تحميل")  # load the vocabulary before timing
         times, results = [], []

@@ -1,4 +1,4 @@
-"""Command-line commands: search, ingest, remove, stats, feeds, migrate-to."""
+"""Command-line commands: search, ingest, remove, stats, reindex, feeds, migrate-to."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ from bot.feeds import add_parser as add_feeds_parser
 from bot.feeds import feeds_command
 from bot.logs import configure_logging
 from bot.runner import run_bot
-from storage.models import Outcome, SearchHit
+from search.follow import IndexMissing
+from search.results import SearchHit
+from storage.backends import open_store
+from storage.models import Outcome
 from storage.pg.copy import CopyError, migrate_to
 from storage.store import Store
 
@@ -40,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="remove one document by its key")
     remove.add_argument("key")
     sub.add_parser("stats", help="show the size of the archive")
+    sub.add_parser("reindex", help="build the search index anew from the archive")
     add_feeds_parser(sub)
     move = sub.add_parser("migrate-to", help="copy this SQLite archive into PostgreSQL")
     move.add_argument("url", help="postgresql://user@host/db (password: PGPASSWORD or in the URL)")
@@ -119,6 +123,29 @@ async def _stats(store: Store) -> int:
     print(f"documents  {s.documents}\npassages   {s.passages}\noutlets    {s.outlets}")
     print(f"database   {s.path} ({s.size_bytes / 1024:.0f} KiB)")
     print(f"last ingest {s.last_ingest or 'never'}")
+    index = await store.index_status()
+    if index is not None:
+        state = "in step" if index.in_step else "behind: run furat reindex"
+        print(f"search index {index.folder} ({index.indexed} passages, {state})")
+    return 0
+
+
+async def _reindex(store: Store) -> int:
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rindexed {done} of {total} passages", end="", file=sys.stderr, flush=True)
+
+    try:
+        status = await store.reindex(progress)
+    except IndexMissing as e:
+        print(f"furat: reindex: {e}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    print(
+        f"search index {status.folder}: {status.indexed} passages"
+        f" in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 
@@ -143,8 +170,8 @@ async def _migrate_to(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     # An explicit ingest or removal decides what is in, so it skips the embedded seed build.
-    seeds = None if args.command in ("ingest", "remove") else settings.seeds
-    store = await Store.open(settings.database, seeds=seeds)
+    seeds = None if args.command in ("ingest", "remove", "reindex") else settings.seeds
+    store = await open_store(settings.database, seeds=seeds, index=settings.index_folder)
     try:
         if args.command == "search":
             return await _search(store, args)
@@ -154,6 +181,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _remove(store, args.key)
         if args.command == "feeds":
             return await feeds_command(store, args, settings)
+        if args.command == "reindex":
+            return await _reindex(store)
         return await _stats(store)
     finally:
         await store.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.openloop import openloop
-from storage.store import Store
+from storage.backends import open_store
 from tests.conftest import ROOT, SEEDS
 
 KEYS = {
@@ -115,7 +115,7 @@ def test_open_loop_answers_every_update_once(tmp_path: Path) -> None:
     db = tmp_path / "seeds.db"
 
     async def build() -> None:
-        store = await Store.open(db, seeds=SEEDS)
+        store = await open_store(db, seeds=SEEDS)
         await store.close()
 
     asyncio.run(build())
