@@ -101,12 +101,30 @@ async def _search(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """Show how far indexing has come, on one line of stderr."""
+
+    shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        self.shown = True
+        print(f"\rindexed {done} of {total} passages", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
 async def _ingest(store: Store, args: argparse.Namespace, settings: Settings) -> int:
     report = await store.ingest(args.paths or [settings.seeds])
     for f in report.files:
         detail = f": {f.reason}" if f.reason else ""
         print(f"{f.outcome.value:9} {f.path}{detail}")
     print(report.summary())
+    # What was added is searchable through the index at once, in this process or the next.
+    progress = _Progress()
+    await store.follow_index(progress)
+    progress.end()
     return 1 if report.count(Outcome.FAILED) else 0
 
 
@@ -132,16 +150,13 @@ async def _stats(store: Store) -> int:
 
 async def _reindex(store: Store) -> int:
     started = time.monotonic()
-
-    def progress(done: int, total: int) -> None:
-        print(f"\rindexed {done} of {total} passages", end="", file=sys.stderr, flush=True)
-
+    progress = _Progress()
     try:
         status = await store.reindex(progress)
     except IndexMissing as e:
         print(f"furat: reindex: {e}", file=sys.stderr)
         return 1
-    print(file=sys.stderr)
+    progress.end()
     print(
         f"search index {status.folder}: {status.indexed} passages"
         f" in {time.monotonic() - started:.1f} s"

@@ -351,6 +351,10 @@ class SearchStore:
         """Return how far the derived index holds the archive, or None without one."""
         return await self._follower.status() if self._follower else None
 
+    async def follow_index(self, progress: Progress | None = None) -> IndexStatus | None:
+        """Bring the derived index up to the archive now (searches do it as they need)."""
+        return await self._follower.follow_all(progress) if self._follower else None
+
     async def reindex(self, progress: Progress | None = None) -> IndexStatus:
         """Build the derived index anew from the archive, and put it in place of the old.
 

@@ -138,6 +138,15 @@ class Follower:
         self.catch_up()
         return None
 
+    async def follow_all(self, progress: Progress | None = None) -> IndexStatus:
+        """Follow the archive to its end now, unless another process is doing so."""
+        async with self._lock:
+            try:
+                await follow(self.index, self._rows, progress=progress)
+            except IndexBusy:
+                log.info("another process is writing the search index; it will catch up")
+        return await self.status()
+
     async def status(self) -> IndexStatus:
         """Return how far the index holds the archive."""
         in_step = await covers(self.index, self._rows)

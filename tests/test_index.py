@@ -190,3 +190,16 @@ def test_cli_reindex_and_stats(tmp_path: Path) -> None:
         capture_output=True, text=True,
     )
     assert off.returncode == 1 and "no derived search index" in off.stderr
+
+
+def test_cli_ingest_leaves_the_index_in_step(tmp_path: Path) -> None:
+    env = {"FURAT_DB": str(tmp_path / "furat.db"), "FURAT_SEEDS": str(SEEDS), "PATH": ""}
+    _article(tmp_path / "news", "zz_new", "خبر جديد", "افتتح متحف الزرافات في مدينة تدمر.")
+    subprocess.run(
+        [sys.executable, "-m", "bot", "ingest", str(SEEDS), str(tmp_path / "news")],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    stats = subprocess.run(
+        [sys.executable, "-m", "bot", "stats"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "(56 passages, in step)" in stats
