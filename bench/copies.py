@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from storage.analysis import tokens
-from storage.cleaning import clean_article
+from search.analysis import tokens
+from search.cleaning import clean_article
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

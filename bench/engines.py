@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.eval import fts5_baseline, fts5_docs, tantivy_baseline, tantivy_docs
+from storage.backends import open_store
 from storage.pg import is_postgres_url
-from storage.store import Store
 
 Result = list[object]  # [key, passage, [near-copy keys]] with --docs, else the passage
 
@@ -38,7 +38,7 @@ def _peak_mib() -> float:
 async def _furat(
     db: Path | str, queries: list[str], judged: list[str], docs: bool
 ) -> tuple[list[float], list[list[object]], list[list[str]]]:
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         if docs:
             await store.warm_up()

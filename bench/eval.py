@@ -25,8 +25,8 @@ from bench.copies import write_copies
 from bench.judge import QUERIES, QUESTION_KINDS, Score, load_queries, rank_of
 from bench.realtext import arcd_section
 from bench.results import write_section
-from storage.analysis import light_stem
-from storage.store import Store
+from search.analysis import light_stem
+from storage.backends import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 _WORD_RE = re.compile(r"\w+")
@@ -205,7 +205,7 @@ async def furat(
     db: Path, folders: list[Path], queries: list[dict[str, object]], stem: Callable[[str], str]
 ) -> tuple[Score, float, list[str]]:
     """Judge Furat on a store of the seeds and extra folders; return its passages too."""
-    store = await Store.open(db, seeds=ROOT / "seeds", stemmer=stem)
+    store = await open_store(db, seeds=ROOT / "seeds", stemmer=stem)
     try:
         if folders:
             await store.ingest(folders)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.judge import fold
-from storage.store import Store
+from storage.backends import open_store
 
 OUTSIDE = Path(__file__).resolve().parent.parent.parent / "shared" / "outside"
 ARCD = OUTSIDE / "data" / "arcd" / "arcd-train.json"
@@ -49,7 +49,7 @@ def _rank(passages: list[str], answers: list[str]) -> int | None:
 
 
 async def _measure(tmp: Path, questions: list[tuple[str, list[str]]]) -> tuple[list, list]:
-    store = await Store.open(tmp / "arcd.db", seeds=tmp / "none")
+    store = await open_store(tmp / "arcd.db", seeds=tmp / "none")
     ranks, times = [], []
     try:
         await store.ingest([tmp / "arcd"])

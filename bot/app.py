@@ -47,6 +47,7 @@ from handlers.common import (
 )
 from handlers.health import Health, Worker
 from handlers.texts import Lang, bot_commands, lang_of, t
+from storage.backends import open_store
 from storage.store import Store
 
 # Edited messages and channel posts are not requested: an edit does not re-run a search
@@ -75,7 +76,9 @@ class AddressedToBot(filters.MessageFilter):
 
 async def _post_init(app: Application) -> None:
     settings: Settings = app.bot_data[SETTINGS_KEY]
-    store = await Store.open(settings.database, seeds=settings.seeds)
+    store = await open_store(
+        settings.database, seeds=settings.seeds, index=settings.index_folder
+    )
     app.bot_data[STORE_KEY] = store
     app.bot_data.setdefault(CLOCK_KEY, utc_now)
     app.bot_data[HEALTH_KEY] = Health()

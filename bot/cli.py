@@ -1,4 +1,4 @@
-"""Command-line commands: search, ingest, remove, stats, feeds, migrate-to."""
+"""Command-line commands: search, ingest, remove, stats, reindex, feeds, migrate-to."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ from bot.feeds import add_parser as add_feeds_parser
 from bot.feeds import feeds_command
 from bot.logs import configure_logging
 from bot.runner import run_bot
-from storage.models import Outcome, SearchHit
+from search.follow import IndexMissing
+from search.results import SearchHit
+from storage.backends import open_store
+from storage.models import Outcome
 from storage.pg.copy import CopyError, migrate_to
 from storage.store import Store
 
@@ -40,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="remove one document by its key")
     remove.add_argument("key")
     sub.add_parser("stats", help="show the size of the archive")
+    sub.add_parser("reindex", help="build the search index anew from the archive")
     add_feeds_parser(sub)
     move = sub.add_parser("migrate-to", help="copy this SQLite archive into PostgreSQL")
     move.add_argument("url", help="postgresql://user@host/db (password: PGPASSWORD or in the URL)")
@@ -97,12 +101,30 @@ async def _search(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """Show how far indexing has come, on one line of stderr."""
+
+    shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        self.shown = True
+        print(f"\rindexed {done} of {total} passages", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
 async def _ingest(store: Store, args: argparse.Namespace, settings: Settings) -> int:
     report = await store.ingest(args.paths or [settings.seeds])
     for f in report.files:
         detail = f": {f.reason}" if f.reason else ""
         print(f"{f.outcome.value:9} {f.path}{detail}")
     print(report.summary())
+    # What was added is searchable through the index at once, in this process or the next.
+    progress = _Progress()
+    await store.follow_index(progress)
+    progress.end()
     return 1 if report.count(Outcome.FAILED) else 0
 
 
@@ -119,6 +141,26 @@ async def _stats(store: Store) -> int:
     print(f"documents  {s.documents}\npassages   {s.passages}\noutlets    {s.outlets}")
     print(f"database   {s.path} ({s.size_bytes / 1024:.0f} KiB)")
     print(f"last ingest {s.last_ingest or 'never'}")
+    index = await store.index_status()
+    if index is not None:
+        state = "in step" if index.in_step else "behind: run furat reindex"
+        print(f"search index {index.folder} ({index.indexed} passages, {state})")
+    return 0
+
+
+async def _reindex(store: Store) -> int:
+    started = time.monotonic()
+    progress = _Progress()
+    try:
+        status = await store.reindex(progress)
+    except IndexMissing as e:
+        print(f"furat: reindex: {e}", file=sys.stderr)
+        return 1
+    progress.end()
+    print(
+        f"search index {status.folder}: {status.indexed} passages"
+        f" in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 
@@ -143,8 +185,8 @@ async def _migrate_to(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     # An explicit ingest or removal decides what is in, so it skips the embedded seed build.
-    seeds = None if args.command in ("ingest", "remove") else settings.seeds
-    store = await Store.open(settings.database, seeds=seeds)
+    seeds = None if args.command in ("ingest", "remove", "reindex") else settings.seeds
+    store = await open_store(settings.database, seeds=seeds, index=settings.index_folder)
     try:
         if args.command == "search":
             return await _search(store, args)
@@ -154,6 +196,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _remove(store, args.key)
         if args.command == "feeds":
             return await feeds_command(store, args, settings)
+        if args.command == "reindex":
+            return await _reindex(store)
         return await _stats(store)
     finally:
         await store.close()

@@ -42,6 +42,7 @@ class Settings:
     token: str = ""
     db_path: Path = Path("furat.db")
     db_url: str = ""  # a postgresql:// URL in FURAT_DB: PostgreSQL instead of the SQLite file
+    index: str = ""  # folder of the derived search index; "" beside a SQLite file, "off": none
     seeds: Path = Path("seeds")
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
@@ -76,6 +77,14 @@ class Settings:
         return self.db_url or self.db_path
 
     @property
+    def index_folder(self) -> Path | bool:
+        """Return what open_store takes for the derived index: a folder, True (the default
+        place), or False (none)."""
+        if self.index.lower() == "off":
+            return False
+        return Path(self.index) if self.index else True
+
+    @property
     def database_shown(self) -> str:
         """Return the database as logs and errors may show it: never its password."""
         return without_password(self.db_url) if self.db_url else str(self.db_path)
@@ -100,6 +109,7 @@ class Settings:
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             db_path=Path("furat.db" if is_postgres_url(database) else database),
             db_url=database if is_postgres_url(database) else "",
+            index=env.get("FURAT_INDEX", "").strip(),
             seeds=seeds_path,
             api_url=env.get("FURAT_API_URL", DEFAULT_API_URL),
             admin_ids=_admin_ids(env.get("FURAT_ADMIN_IDS", "")),

@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from handlers.callbacks import BadCallback
 from handlers.render import finish
 from handlers.texts import Lang, lang_of, t
-from storage.models import SearchHit
+from search.results import SearchHit
 from storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callbacks import Action, Callback
 from handlers.texts import Lang, counted, joined, t
-from storage.analysis import light_stem, tokens
-from storage.models import Chat, Document, SearchHit
+from search.analysis import light_stem, tokens
+from search.results import SearchHit
+from search.snippets import mark, matched_spans
+from storage.models import Chat, Document
 from storage.pushes import AlertMatch, DigestItem, Rendered
-from storage.snippets import mark, matched_spans
 
 MESSAGE_LIMIT = 4096
 _SENTENCE_RE = re.compile(r"(?<=[.!؟?…])\s+")

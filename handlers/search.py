@@ -11,10 +11,10 @@ from handlers.callbacks import Action, BadCallback, Callback, decode
 from handlers.common import lang_for, reply, store_of, timed_search
 from handlers.render import copies_message, finish, quote, result_cards
 from handlers.texts import Lang, counted, joined, t
-from storage.analysis import tokens
-from storage.lexicon import load_lexicon
-from storage.models import SearchHit
-from storage.query import only_stopwords
+from search.analysis import tokens
+from search.lexicon import load_lexicon
+from search.query import only_stopwords
+from search.results import SearchHit
 from storage.store import Store
 
 PAGE_SIZE = 3

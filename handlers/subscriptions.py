@@ -14,9 +14,9 @@ from handlers.common import clock_of, lang_for, reply, settings_of, store_of
 from handlers.render import quote, result_cards
 from handlers.texts import Lang, t
 from handlers.timeparse import BadTime, parse_hhmm, parse_range, parse_zone
-from storage.lexicon import load_lexicon
+from search.lexicon import load_lexicon
+from search.query import only_stopwords
 from storage.models import Chat, SubscribeResult, Subscription
-from storage.query import only_stopwords
 from storage.timestamps import iso
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from storage.analysis import tokens
-from storage.cleaning import clean_article
+from search.analysis import tokens
+from search.cleaning import clean_article
+from search.nearcopy import sketch
+from search.query import Stemmer
+from search.vocabulary import TermCounts
 from storage.db import Conn
 from storage.ingest import IngestStore
 from storage.models import Outcome
-from storage.nearcopy import sketch
-from storage.query import Stemmer
 from storage.timestamps import iso
-from storage.vocabulary import TermCounts
 
 
 class PollStatus(StrEnum):

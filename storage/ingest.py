@@ -15,8 +15,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.analysis import tokens
-from storage.cleaning import CleanArticle, clean_article
+from search.analysis import tokens
+from search.cleaning import CleanArticle, clean_article
+from search.nearcopy import sketch
+from search.query import Stemmer
+from search.vocabulary import TermCounts
 from storage.db import Conn, Connected
 from storage.files import (
     READ_CHUNK,
@@ -30,10 +33,7 @@ from storage.files import (
     read_article,
 )
 from storage.models import FileResult, IngestReport, Outcome
-from storage.nearcopy import sketch
-from storage.query import Stemmer
 from storage.timestamps import iso
-from storage.vocabulary import TermCounts
 
 # Documents written per transaction: fewer commits, fewer FTS5 segments to merge.
 INGEST_BATCH = 256

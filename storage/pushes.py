@@ -13,30 +13,23 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from storage.db import Conn, Connected, Row
-from storage.lexicon import load_lexicon
-from storage.matching import (
+from search.engine import SearchRows
+from search.lexicon import load_lexicon
+from search.matching import (
     Compiled,
     PassageKeys,
     TopicIndex,
     compile_plan,
     satisfies,
 )
-from storage.models import (
-    Chat,
-    Copy,
-    PushKind,
-    PushStatus,
-    SearchHit,
-    SubscribeResult,
-    Subscription,
-)
-from storage.nearcopy import NEAR, fold, resemblance, shingled, unpack
-from storage.query import Stemmer, plan_query
-from storage.search import SearchRows
-from storage.snippets import mark, matched_spans
+from search.nearcopy import NEAR, fold, resemblance, shingled, unpack
+from search.query import Stemmer, plan_query
+from search.results import Copy, SearchHit
+from search.snippets import mark, matched_spans
+from search.vocabulary import Vocabulary
+from storage.db import Conn, Connected, Row
+from storage.models import Chat, PushKind, PushStatus, SubscribeResult, Subscription
 from storage.timestamps import iso
-from storage.vocabulary import Vocabulary
 
 MATCH_BATCH = 200  # documents matched per transaction
 STORY_HOURS = 48  # a near-copy of a document alerted this recently to a chat is not alerted

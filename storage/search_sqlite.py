@@ -1,7 +1,7 @@
 """The SQLite side of search: every query the search pipeline runs, over FTS5.
 
 The pipeline (storage/search.py) decides what to fetch; this module knows how to ask SQLite
-for it. A second backend answers the same methods (`storage.search.SearchRows`).
+for it. A second backend answers the same methods (`search.engine.SearchRows`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any
 
 import aiosqlite
 
-from storage.models import Copy
-from storage.plan import Alternative, Match, Rank
+from search.index import Row
+from search.plan import Alternative, Match, Rank
+from search.results import Copy
 
 Reader = Callable[[], aiosqlite.Connection]
 
@@ -170,3 +171,57 @@ class SqliteSearchRows:
             (expression(match), limit),
         )
         return list(rows)
+
+    async def rows_of(self, ids: list[int]) -> list[aiosqlite.Row]:
+        """Return these passages with their analysed text, in the order given."""
+        rows = await self._read().execute_fetchall(
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id FROM passages p"
+            f" JOIN documents d ON d.id = p.document_id WHERE p.id IN ({_marks(ids)})",
+            ids,
+        )
+        found = {row[0]: row for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    # --- what the derived index follows (search/follow.py) ---------------------------------
+
+    async def archive_id(self) -> str:
+        """Return the identity of this archive (migration 15)."""
+        rows = await self._read().execute_fetchall(
+            "SELECT value FROM state WHERE key = 'archive_id'"
+        )
+        return str(next(iter(rows))[0])
+
+    async def ends(self) -> tuple[int, int, int]:
+        """Return the last passage id, the last removal and the number of passages."""
+        rows = await self._read().execute_fetchall(
+            "SELECT (SELECT coalesce(max(id), 0) FROM passages),"
+            " (SELECT coalesce(max(seq), 0) FROM passage_removals),"
+            " (SELECT coalesce(value, 0) FROM state WHERE key = 'passages')"
+        )
+        last, removal, total = next(iter(rows))
+        return int(last), int(removal), int(total or 0)
+
+    async def passages_after(self, passage_id: int, limit: int) -> list[Row]:
+        """Return the analysed words of the passages after this id, by id."""
+        rows = await self._read().execute_fetchall(
+            "SELECT id, surface, stem FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+            (passage_id, limit),
+        )
+        return [Row(*row) for row in rows]
+
+    async def passages_by_id(self, ids: list[int]) -> list[Row]:
+        """Return the analysed words of these passages, those that exist."""
+        if not ids:
+            return []
+        rows = await self._read().execute_fetchall(
+            f"SELECT id, surface, stem FROM passages WHERE id IN ({_marks(ids)})", ids
+        )
+        return [Row(*row) for row in rows]
+
+    async def removals_after(self, seq: int, limit: int) -> list[tuple[int, int]]:
+        """Return (position, passage id) of the removals after this position, in order."""
+        rows = await self._read().execute_fetchall(
+            "SELECT seq, passage_id FROM passage_removals WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [(int(a), int(b)) for a, b in rows]

@@ -1,6 +1,7 @@
 """The archive: documents, passages and their index, with chats, pushes and feeds beside them.
 
-`Store.open` opens a SQLite file, or a PostgreSQL database when given a postgresql:// URL.
+This is the SQLite store; `storage.pg.store.PgStore` changes what differs on PostgreSQL, and
+`storage.backends.open_store` chooses between them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.analysis import light_stem
+from search.engine import SearchRows, SearchStore
+from search.index import PassageIndex
+from search.query import Stemmer
 from storage.db import Backend, Database
 from storage.feeds import FeedStore
 from storage.leases import LeaseStore
@@ -20,11 +23,8 @@ from storage.models import (
     Stats,
 )
 from storage.outbox import OutboxStore
-from storage.pg import is_postgres_url
 from storage.presence import PresenceStore
 from storage.pushes import PushStore
-from storage.query import Stemmer
-from storage.search import SearchRows, SearchStore
 from storage.search_sqlite import SqliteSearchRows
 from storage.timestamps import iso
 
@@ -34,42 +34,31 @@ def _now() -> str:
 
 
 class Store(SearchStore, FeedStore, PushStore, OutboxStore, PresenceStore, LeaseStore):
-    """Async access to the archive; create with `await Store.open(path)`."""
+    """Async access to the archive; create with `await open_store(path)`."""
 
-    def __init__(self, db: Backend, path: str, stemmer: Stemmer, rows: SearchRows) -> None:
+    def __init__(
+        self,
+        db: Backend,
+        path: str,
+        stemmer: Stemmer,
+        rows: SearchRows,
+        index: PassageIndex | None = None,
+    ) -> None:
         self._db = db
         self._stem = stemmer
         self.path = path
-        self._start_search(rows)
+        self._start_search(rows, index)
         self._match_lock = asyncio.Lock()
 
     @classmethod
-    async def open(
-        cls,
-        path: str | Path,
-        seeds: Path | None = None,
-        stemmer: Stemmer = light_stem,
-    ) -> Store:
-        """Open (creating and migrating) the database; fill it from seeds when empty."""
-        store: Store
-        if is_postgres_url(str(path)):
-            from storage.pg.store import PgStore  # the PostgreSQL side loads only when asked
-
-            store = await PgStore.connect(str(path), stemmer)
-        else:
-            db = await Database.open(str(path))
-            store = cls(db, str(path), stemmer, SqliteSearchRows(db.read))
-        try:
-            empty = not await store.document_count()
-            if empty and seeds is not None and await asyncio.to_thread(Path.is_dir, seeds):
-                await store.ingest([seeds])
-        except BaseException:
-            await store.close()
-            raise
-        return store
+    async def connect(cls, path: str, stemmer: Stemmer, index: PassageIndex | None) -> Store:
+        """Open (creating and migrating) the SQLite file at path."""
+        db = await Database.open(path)
+        return cls(db, path, stemmer, SqliteSearchRows(db.read), index)
 
     async def close(self) -> None:
         """Close the connections."""
+        await self.close_search()
         await self._db.close()
 
     @property

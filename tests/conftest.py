@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from storage.backends import open_store
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def pg_seeded(pg_url: str) -> str:
 
     async def build() -> None:
         await _create_database(pg_url, name)
-        store = await Store.open(_database_url(pg_url, name), seeds=SEEDS)
+        store = await open_store(_database_url(pg_url, name), seeds=SEEDS)
         await store.close()
 
     # Requested from inside a test's event loop: built on a loop of its own.
@@ -66,7 +67,7 @@ async def _store_for(
 ) -> AsyncIterator[Store]:
     """Open a store on this run's backend: a SQLite file at path, or a new PostgreSQL database."""
     if not on_postgres():
-        s = await Store.open(path, seeds=SEEDS if seeded else None)
+        s = await open_store(path, seeds=SEEDS if seeded else None)
         try:
             yield s
         finally:
@@ -74,7 +75,8 @@ async def _store_for(
         return
     template = request.getfixturevalue("pg_seeded") if seeded else "template0"
     async with _new_database(request, template) as url:
-        s = await Store.open(url)
+        # Each replica keeps its own derived index: this one's beside where SQLite's would be.
+        s = await open_store(url, index=Path(f"{path}.index"))
         try:
             yield s
         finally:
@@ -112,8 +114,8 @@ def db_target(database: dict[str, Any]) -> Path | str:
 @pytest.fixture
 async def two_stores(db_target: Path | str) -> AsyncIterator[tuple[Store, Store]]:
     """Yield two stores on one database, as two replicas have."""
-    a = await Store.open(db_target)
-    b = await Store.open(db_target)
+    a = await open_store(db_target)
+    b = await open_store(db_target)
     yield a, b
     await a.close()
     await b.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.analysis import capitalised, light_stem, normalise, tokens
+from search.analysis import capitalised, light_stem, normalise, tokens
 
 
 @pytest.mark.parametrize(

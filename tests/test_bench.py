@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench.openloop import openloop
-from storage.store import Store
+from storage.backends import open_store
 from tests.conftest import ROOT, SEEDS
 
 KEYS = {
@@ -117,7 +117,7 @@ def test_open_loop_answers_every_update_once(tmp_path: Path) -> None:
     db = tmp_path / "seeds.db"
 
     async def build() -> None:
-        store = await Store.open(db, seeds=SEEDS)
+        store = await open_store(db, seeds=SEEDS)
         await store.close()
 
     asyncio.run(build())

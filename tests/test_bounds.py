@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 import pytest
 
-import storage.vocabulary as vocabulary
-from storage.analysis import tokens
-from storage.lexicon import load_lexicon
-from storage.plan import Column
-from storage.query import MAX_CONCEPTS, plan_query
+import search.vocabulary as vocabulary
+from search.analysis import tokens
+from search.lexicon import load_lexicon
+from search.plan import Column
+from search.query import MAX_CONCEPTS, plan_query
+from search.vocabulary import MAX_FUZZY_LEN, Vocabulary, looser_keys
 from storage.store import Store
-from storage.vocabulary import MAX_FUZZY_LEN, Vocabulary, looser_keys
 from tests.conftest import SEEDS
 
 _LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"

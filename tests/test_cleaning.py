@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.cleaning import clean_article, split_long
+from search.cleaning import clean_article, split_long
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

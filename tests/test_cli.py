@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import _search
-from storage.models import SearchHit
+from search.results import SearchHit
 from storage.store import Store
 from tests.conftest import SEEDS, furat
 

@@ -27,7 +27,8 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.jobs import run_tick
 from bot.sender import Limits, Sender
-from storage.matching import PassageKeys, satisfies
+from search.matching import PassageKeys, satisfies
+from storage.backends import open_store
 from storage.models import PushKind, SubscribeResult
 from storage.store import Store
 from tests.conftest import ROOT, SEEDS
@@ -112,8 +113,8 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
     monkeypatch.setattr("storage.pushes.MATCH_BATCH", 2)
     rng = random.Random(13)
     db = db_target
-    store = await Store.open(db, seeds=SEEDS)
-    replica = await Store.open(db)  # a second process's store on the same database
+    store = await open_store(db, seeds=SEEDS)
+    replica = await open_store(db)  # a second process's store on the same database
     try:
         await store.mark_documents_seen()
         seen = int(await store._state("matched_doc", "0"))
@@ -209,7 +210,7 @@ async def test_overlapping_jobs_alert_exactly_the_right_chats_once(
 
 async def test_digest_covers_each_matched_document_once(tmp_path: Path) -> None:
     rng = random.Random(5)
-    store = await Store.open(tmp_path / "d.db", seeds=SEEDS)
+    store = await open_store(tmp_path / "d.db", seeds=SEEDS)
     await store.mark_documents_seen()
     await store.ensure_chat(1, "private", "ar", "UTC", NOW)
     await store.subscribe(1, "دير الزور", 50)
@@ -252,7 +253,7 @@ def _hold_write_lock(db: Path, locked: threading.Event, release: threading.Event
 
 
 async def test_reads_go_on_and_writes_wait_while_another_process_writes(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "b.db", seeds=SEEDS)
+    store = await open_store(tmp_path / "b.db", seeds=SEEDS)
     locked, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "b.db", locked, release))
     holder.start()
@@ -276,7 +277,7 @@ async def test_reads_go_on_and_writes_wait_while_another_process_writes(tmp_path
 
 
 async def test_a_claimed_push_returns_to_the_queue_after_its_lease(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "l.db")
+    store = await open_store(tmp_path / "l.db")
     await store.ensure_chat(7, "private", "ar", "UTC", NOW)
     await store.enqueue("alert:7:1", 7, PushKind.ALERT, "خبر", None, NOW, NOW)
     (claimed,) = await store.claim_due(NOW, 10)
@@ -300,7 +301,7 @@ async def test_processes_opening_a_new_database_together(tmp_path: Path) -> None
         for proc in procs:
             out, _ = await asyncio.wait_for(proc.communicate(), 120)
             assert proc.returncode == 0, out.decode()
-        store = await Store.open(tmp_path / f"n{round_}.db")
+        store = await open_store(tmp_path / f"n{round_}.db")
         assert await store.document_count() == 5
         await store.close()
 

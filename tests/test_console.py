@@ -9,8 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.backends import open_store
 from storage.models import PushKind
-from storage.store import Store
 from tests.conftest import ROOT, SEEDS
 
 
@@ -47,7 +47,7 @@ def test_console_conversation(tmp_path: Path) -> None:
 
 async def _bot_database(db: Path) -> None:
     """Leave the outbox as a running bot has it: one push due, one being sent; and its beat."""
-    store = await Store.open(db, seeds=SEEDS)
+    store = await open_store(db, seeds=SEEDS)
     try:
         now = datetime.now(UTC)
         for chat in (7, 8):
@@ -60,7 +60,7 @@ async def _bot_database(db: Path) -> None:
 
 
 async def _outbox(db: Path) -> list[tuple[str, str]]:
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         return [(key, status) async for key, _, status in store.sent_pushes()]
     finally:

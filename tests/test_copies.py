@@ -19,7 +19,7 @@ from bench.copies import (
     write_copies,
 )
 from bench.judge import fold, load_queries
-from storage.cleaning import clean_article
+from search.cleaning import clean_article
 
 BASE = "أعلنت وزارة الدفاع الروسية أن القوات السورية حررت مواقع من تنظيم داعش في دير الزور اليوم"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.store import Store
+from storage.backends import open_store
 from tests.conftest import ROOT, SEEDS
 from tests.fake_botapi import FakeBotAPI, RateLimits, ThreadedServer
 from tests.test_e2e import WAIT, BotProcess, texts, wait_polling, wait_text
@@ -75,7 +75,7 @@ def alerts(server: FakeBotAPI, chat: int) -> list[str]:
 
 def chat_active(db: Path | str, chat: int) -> bool:
     async def read() -> bool:
-        store = await Store.open(db)
+        store = await open_store(db)
         try:
             found = await store.chat(chat)
         finally:
@@ -137,7 +137,7 @@ def test_failures_are_retried_or_deactivate(
 
 
 async def _subscribers(db: Path | str, count: int) -> None:
-    store = await Store.open(db, seeds=SEEDS)
+    store = await open_store(db, seeds=SEEDS)
     try:
         now = datetime.now(UTC)
         for chat in range(1, count + 1):

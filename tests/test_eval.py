@@ -11,6 +11,7 @@ import pytest
 
 from bench.copies import write_copies
 from bench.judge import QUESTION_KINDS, Score, holds_near_copies, load_queries, rank_of
+from storage.backends import open_store
 from storage.models import Outcome
 from storage.store import Store
 from tests.conftest import SEEDS
@@ -85,7 +86,7 @@ async def _judge_with_copies(tmp: Path) -> CopiesRun:
     folder = tmp / "copies"
     write_copies(COPIES, folder)
     started = time.perf_counter()
-    store = await Store.open(tmp / "furat.db", seeds=SEEDS)
+    store = await open_store(tmp / "furat.db", seeds=SEEDS)
     try:
         report = await store.ingest([folder])
         seconds = time.perf_counter() - started

@@ -1,4 +1,5 @@
-"""Layers import downwards only: handlers never import bot; storage and sources import neither."""
+"""Layers import downwards only: handlers never import bot; storage and sources import neither;
+the search engine imports none of them."""
 
 from __future__ import annotations
 
@@ -43,10 +44,20 @@ def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
         ("handlers", ("bot",)),
         ("storage", ("bot", "handlers", "telegram")),
         ("sources", ("bot", "handlers", "telegram")),
+        # The engine reads the archive through search.engine.SearchRows, which storage answers.
+        ("search", ("bot", "handlers", "telegram", "storage", "sources", "aiosqlite", "asyncpg")),
     ],
 )
 def test_layer_imports_nothing_above_it(package: str, forbidden: tuple[str, ...]) -> None:
     assert offending(package, forbidden) == []
+
+
+def test_the_sqlite_store_does_not_know_postgresql() -> None:
+    # One neutral module chooses the backend; the SQLite store and the PostgreSQL store (which
+    # changes what differs) do not import each other both ways.
+    store = imported_modules(ROOT / "storage" / "store.py")
+    assert [name for name in store if name.startswith("storage.pg")] == []
+    assert "storage.pg.store" in imported_modules(ROOT / "storage" / "backends.py")
 
 
 @pytest.mark.parametrize(

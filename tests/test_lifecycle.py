@@ -21,6 +21,7 @@ from handlers.admin import HEALTH_KEY, SENDER_KEY, health_lines
 from handlers.common import STORE_KEY
 from handlers.health import Health, State, Worker
 from handlers.texts import Lang
+from storage.backends import open_store
 from storage.models import PushKind
 from storage.store import Store
 from tests.conftest import SEEDS
@@ -75,7 +76,7 @@ async def test_running_bot_beats_and_leaves(tmp_path: Path) -> None:
         now = datetime.now(UTC)
         bots = await store.live_bots(now, timedelta(seconds=60))
         assert len(bots) == 1 and bots[0].seen_at <= now
-    store = await Store.open(tmp_path / "bot.db")
+    store = await open_store(tmp_path / "bot.db")
     try:
         assert await store.live_bots(datetime.now(UTC), timedelta(seconds=60)) == []
     finally:
@@ -97,7 +98,7 @@ async def test_without_background_nothing_runs(tmp_path: Path) -> None:
 async def test_push_in_flight_at_shutdown_is_settled(
     tmp_path: Path, answer_after: float, grace: float, ends: str
 ) -> None:
-    store = await Store.open(tmp_path / "bot.db", seeds=SEEDS)
+    store = await open_store(tmp_path / "bot.db", seeds=SEEDS)
     now = datetime.now(UTC)
     await store.ensure_chat(5, "private", "ar", "UTC", now)
     await store.enqueue("alert:5:x", 5, PushKind.ALERT, "خبر", None, now, now)
@@ -109,7 +110,7 @@ async def test_push_in_flight_at_shutdown_is_settled(
         async with running(app):
             await server.wait_for_async(lambda: server.calls_to("sendMessage"), timeout=10)
         # The application is shut down and its store closed; the row tells what happened.
-        store = await Store.open(tmp_path / "bot.db")
+        store = await open_store(tmp_path / "bot.db")
         try:
             assert [s async for _, _, s in store.sent_pushes()] == [ends]
         finally:

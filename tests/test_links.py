@@ -29,7 +29,9 @@ from handlers.render import (
     utf16_len,
 )
 from handlers.texts import Lang
-from storage.models import Chat, Document, SearchHit
+from search.results import SearchHit
+from storage.backends import open_store
+from storage.models import Chat, Document
 from storage.pushes import AlertMatch, DigestItem
 from storage.store import Store
 from tests.conftest import SEEDS, furat
@@ -282,7 +284,7 @@ async def test_console_says_how_to_fill_an_empty_archive(tmp_path: Path) -> None
 
 async def test_console_shows_the_link_button_as_an_address(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    store = await Store.open(db, seeds=SEEDS)
+    store = await open_store(db, seeds=SEEDS)
     try:
         article = await doc_id(store)
         await set_origin(store, article, URL, PUBLISHED)
@@ -298,7 +300,7 @@ def test_search_json_has_url_and_published(tmp_path: Path) -> None:
     db = tmp_path / "f.db"
 
     async def prepare() -> None:
-        store = await Store.open(db, seeds=SEEDS)
+        store = await open_store(db, seeds=SEEDS)
         try:
             await set_origin(store, await doc_id(store), URL, PUBLISHED)
         finally:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.jobs import alert_not_before, run_tick
-from storage.lexicon import load_lexicon
-from storage.matching import PassageKeys, TopicIndex, compile_plan, satisfies
+from search.lexicon import load_lexicon
+from search.matching import PassageKeys, TopicIndex, compile_plan, satisfies
+from search.query import plan_query
+from storage.backends import open_store
 from storage.models import SubscribeResult
-from storage.query import plan_query
 from storage.store import Store
 from tests.conftest import SEEDS
 
@@ -172,7 +173,7 @@ async def test_chats_following_the_same_topics_share_one_content(
 
 
 async def test_seeds_store_fixture_is_fresh(tmp_path: Path) -> None:
-    s = await Store.open(tmp_path / "x.db", seeds=SEEDS)
+    s = await open_store(tmp_path / "x.db", seeds=SEEDS)
     try:
         assert (await s.queue_status(NOW)).pending == 0
     finally:

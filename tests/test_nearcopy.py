@@ -14,9 +14,8 @@ from bot.config import Settings
 from bot.jobs import run_tick
 from handlers.render import result_cards
 from handlers.texts import Lang
-from storage.analysis import tokens
-from storage.models import Copy, SearchHit
-from storage.nearcopy import (
+from search.analysis import tokens
+from search.nearcopy import (
     NEAR,
     corroborated,
     fold,
@@ -29,6 +28,8 @@ from storage.nearcopy import (
     stories,
     unpack,
 )
+from search.results import Copy, SearchHit
+from storage.backends import open_store
 from storage.pushes import _Stories
 from storage.store import Store
 from tests.conftest import furat
@@ -251,7 +252,7 @@ async def test_copies_arriving_together_alert_once(empty_store: Store, tmp_path:
     await _subscribe(store, 2, "الرقة", now)
     await _archive(store, tmp_path, a_original=ORIGINAL, b_reprint=REPRINT, c_other=OTHER)
     # Two processes match at once: whichever matches what, each chat gets the story once.
-    other = await Store.open(store.path)
+    other = await open_store(store.path)
     try:
         await asyncio.gather(run_tick(store, Settings(), now), run_tick(other, Settings(), now))
     finally:

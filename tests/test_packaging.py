@@ -15,7 +15,9 @@ from bot.config import SEED_PLACES, Settings, _default_seeds
 from tests.conftest import ROOT, SEEDS
 
 # What a wheel is made of: the project's metadata and the folders its packages come from.
-SOURCES = ("pyproject.toml", "README.md", "bot", "handlers", "sources", "storage", "seeds")
+SOURCES = (
+    "pyproject.toml", "README.md", "bot", "handlers", "search", "sources", "storage", "seeds"
+)
 
 
 @pytest.mark.parametrize(
@@ -103,4 +105,5 @@ def test_installed_package_opens_on_its_own_seeds_from_any_folder(tmp_path: Path
     assert result["doc"].startswith("00") and "كاليبر" in result["passage"]
     out = _run_installed(lib, folder, "-m", "bot", "chat", stdin="/about\n/quit\n")
     assert "المقالات: 5" in out and "archive is empty" not in out
-    assert sorted(p.name for p in folder.iterdir()) == ["furat.db"]  # nothing else written here
+    # Nothing else written here: the database and its derived search index.
+    assert sorted(p.name for p in folder.iterdir()) == ["furat.db", "furat.db.index"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.analysis import light_stem, tokens
+from search.analysis import light_stem, tokens
 from storage.pg import Migration, available, connect, migrate, missing
 from storage.pg.migrate import LOCK_KEY
 from storage.pg.terms import passage_terms, phrase_query, term_query
@@ -37,6 +37,7 @@ TABLES = {
     "flood",
     "feeds",
     "feed_entries",
+    "passage_removals",
     "schema_migrations",
 }
 

@@ -9,11 +9,12 @@ import pytest
 
 from bench.copies import write_copies
 from bench.judge import load_queries, rank_of
+from search.plan import Alternative, Column, Kind
+from storage.backends import open_store
 from storage.models import Outcome
 from storage.pg import connect, migrate
 from storage.pg.copy import copy_archive
 from storage.pg.search import tsquery
-from storage.plan import Alternative, Column, Kind
 from storage.store import Store
 from tests.conftest import SEEDS
 from tests.test_eval import COPIES
@@ -50,7 +51,7 @@ def test_tsquery(match: tuple[tuple[Alternative, ...], ...], expected: str) -> N
 @pytest.fixture
 async def both(tmp_path: Path, pg_database: str) -> AsyncIterator[tuple[Store, Store]]:
     """Yield the seeds' SQLite store and the same archive copied into PostgreSQL."""
-    store = await Store.open(tmp_path / "seeds.db", seeds=SEEDS)
+    store = await open_store(tmp_path / "seeds.db", seeds=SEEDS)
     pool = await connect(pg_database)
     try:
         await migrate(pool)
@@ -58,7 +59,7 @@ async def both(tmp_path: Path, pg_database: str) -> AsyncIterator[tuple[Store, S
         assert await copy_archive(Path(store.path), pool) == 0  # again: nothing twice
     finally:
         await pool.close()
-    pg = await Store.open(pg_database)
+    pg = await open_store(pg_database)
     try:
         yield store, pg
     finally:
@@ -97,17 +98,21 @@ async def test_copies_are_listed_on_postgresql(both: tuple[Store, Store]) -> Non
     assert mine == theirs
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["derived-index", "own-index"])
 async def test_judged_set_with_near_copies_scores_the_same_on_both_backends(
-    tmp_path: Path, pg_database: str
+    tmp_path: Path, pg_database: str, indexed: bool
 ) -> None:
-    # Reprints crowd the candidates: PostgreSQL must hand the pipeline the passages FTS5's
-    # bm25 would (before it re-ranked by bm25, 6 of the 251 queries differed here).
+    # Reprints crowd the candidates. With the derived index both backends read the same
+    # first stage; without it, PostgreSQL must hand the pipeline the passages FTS5's bm25
+    # would (before it re-ranked by bm25, 6 of the 251 queries differed here).
     write_copies(COPIES, tmp_path / "copies")
-    sqlite = await Store.open(tmp_path / "copies.db", seeds=SEEDS)
-    pg = await Store.open(pg_database, seeds=SEEDS)
+    sqlite = await open_store(tmp_path / "copies.db", seeds=SEEDS, index=indexed)
+    pg = await open_store(pg_database, seeds=SEEDS, index=indexed and tmp_path / "pg.index")
     try:
         for store in (sqlite, pg):
             assert (await store.ingest([tmp_path / "copies"])).count(Outcome.ADDED) == COPIES
+            if indexed:
+                assert (await store.reindex()).in_step
         differ = []
         for q in load_queries():
             mine = rank_of(q, [h.passage for h in await sqlite.search(str(q["q"]), limit=10)])

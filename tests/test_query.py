@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.analysis import light_stem, normalise
-from storage.lexicon import load_lexicon
-from storage.plan import Alternative, Column, Concept, Kind, Plan
-from storage.query import derived_stems, plan_query, pronoun_forms
+from search.analysis import light_stem, normalise
+from search.lexicon import load_lexicon
+from search.plan import Alternative, Column, Concept, Kind, Plan
+from search.query import derived_stems, plan_query, pronoun_forms
+from search.translit import arabic_keys, latin_key, skeleton
+from search.vocabulary import Vocabulary, within_one_edit
 from storage.search_sqlite import expression
 from storage.store import Store
-from storage.translit import arabic_keys, latin_key, skeleton
-from storage.vocabulary import Vocabulary, within_one_edit
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from storage.analysis import capitalised, light_stem, tokens
-from storage.lexicon import load_lexicon
-from storage.plan import Column
-from storage.query import plan_query, question_kind
-from storage.ranking import Ranking, Scorer, best_window, saturate
-from storage.vocabulary import Vocabulary
+from search.analysis import capitalised, light_stem, tokens
+from search.lexicon import load_lexicon
+from search.plan import Column
+from search.query import plan_query, question_kind
+from search.ranking import Ranking, Scorer, best_window, saturate
+from search.vocabulary import Vocabulary
 
 # A background of unrelated passages, so that every test word is about equally rare.
 BACKGROUND = [

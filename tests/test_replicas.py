@@ -21,7 +21,7 @@ from typing import IO
 import httpx
 import pytest
 
-from storage.store import Store
+from storage.backends import open_store
 from tests.conftest import ROOT, SEEDS
 from tests.fake_botapi import DEFAULT_TOKEN, Call, FakeBotAPI, RateLimits, ThreadedServer
 from tests.proxy import RoundRobinProxy, serve_proxy
@@ -155,7 +155,7 @@ def cluster(server: FakeBotAPI, db: str, tmp: Path, **env: str) -> Iterator[Clus
 
 async def _seed(db: str, chats: range, digest_chat: int | None = None) -> None:
     """Subscribe chats to الرقة; give digest_chat a digest that is due now."""
-    store = await Store.open(db, seeds=SEEDS)
+    store = await open_store(db, seeds=SEEDS)
     try:
         now = datetime.now(UTC)
         await store.subscribe_many([(c, "الرقة") for c in chats], "UTC", now)

@@ -17,10 +17,10 @@ from bot.loopback import LoopbackRequest, User
 from handlers import render
 from handlers.render import ARTICLE_PART
 from handlers.texts import Lang
-from storage.lexicon import load_lexicon
-from storage.matching import PassageKeys, compile_plan, satisfies
+from search.lexicon import load_lexicon
+from search.matching import PassageKeys, compile_plan, satisfies
+from search.query import plan_query
 from storage.models import Document
-from storage.query import plan_query
 from storage.store import Store
 from tests.conftest import SEEDS
 from tests.fake_botapi import parse_html, utf16_len

@@ -83,7 +83,7 @@ async def test_word_found_nowhere_leaves_the_rest(
 ) -> None:
     # Plans for large archives rank only rare concepts; a concept matching nothing must not
     # empty the result, whichever plan the posting-list sizes pick.
-    monkeypatch.setattr("storage.search.RANK_ALL_POSTINGS", rank_all)
+    monkeypatch.setattr("search.engine.RANK_ALL_POSTINGS", rank_all)
     hits = await store.search("مركز مراقبة واتصالات submitted")
     assert "مركز مراقبة واتصالات" in hits[0].passage
 
@@ -148,7 +148,7 @@ async def test_oldest_passage_holding_the_whole_query_comes_first(
     query: str,
 ) -> None:
     # Every word here is too common to rank in SQL.
-    monkeypatch.setattr("storage.search.RANK_ALL_POSTINGS", 0)
+    monkeypatch.setattr("search.engine.RANK_ALL_POSTINGS", 0)
     for key, text in docs.items():  # ingested in this order: the target is the oldest
         (tmp_path / f"{key}.txt").write_text(text, encoding="utf-8")
         await empty_store.ingest([tmp_path / f"{key}.txt"])

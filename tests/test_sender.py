@@ -18,6 +18,7 @@ from telegram.request import HTTPXRequest
 from bot.sender import Limits, Pacer, Sender
 from bot.supervisor import Supervisor
 from handlers.health import State, Worker
+from storage.backends import open_store
 from storage.models import PushKind
 from storage.store import Store
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits
@@ -33,7 +34,7 @@ async def server() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def setup(server: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Store, Sender]]:
-    store = await Store.open(tmp_path / "s.db")
+    store = await open_store(tmp_path / "s.db")
     request = HTTPXRequest(read_timeout=0.5, connection_pool_size=16)
     bot = Bot(DEFAULT_TOKEN, base_url=server.base_url, request=request)
     async with bot:
@@ -130,7 +131,7 @@ async def test_bad_request_is_not_retried(server: FakeBotAPI, setup: tuple[Store
 
 
 async def test_crash_recovery_resends_only_in_flight(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "c.db")
+    store = await open_store(tmp_path / "c.db")
     try:
         for chat in range(1, 6):
             await push(store, chat)

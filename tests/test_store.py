@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.backends import open_store
 from storage.db import Database
 from storage.files import READ_CHUNK
 from storage.models import Outcome, PushKind
@@ -32,9 +33,9 @@ async def test_seed_build_and_migrations(store: Store) -> None:
 
 
 async def test_reopen_does_not_reapply(tmp_path: Path) -> None:
-    s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
+    s = await open_store(tmp_path / "a.db", seeds=SEEDS)
     await s.close()
-    s = await Store.open(tmp_path / "a.db", seeds=SEEDS)
+    s = await open_store(tmp_path / "a.db", seeds=SEEDS)
     try:
         assert (await s.stats()).documents == 5
         assert await s.schema_version() == LATEST_MIGRATION
@@ -161,7 +162,7 @@ async def test_term_counts_follow_adds_updates_and_removals(store: Store, tmp_pa
 
 
 async def test_terms_migration_counts_an_existing_archive(tmp_path: Path) -> None:
-    s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
+    s = await open_store(tmp_path / "old.db", seeds=SEEDS)
     await s.close()
     # Roll the archive back to before migration 5, as an archive built by an older release.
     async with aiosqlite.connect(tmp_path / "old.db") as conn:
@@ -169,7 +170,7 @@ async def test_terms_migration_counts_an_existing_archive(tmp_path: Path) -> Non
         await conn.execute("DELETE FROM state WHERE key IN ('passages', 'surface_tokens')")
         await conn.execute("DELETE FROM schema_migrations WHERE version = 5")
         await conn.commit()
-    s = await Store.open(tmp_path / "old.db", seeds=SEEDS)
+    s = await open_store(tmp_path / "old.db", seeds=SEEDS)
     try:
         kept, truth = await _counts(s)
         assert kept == truth and await s.schema_version() == LATEST_MIGRATION
@@ -187,7 +188,7 @@ async def test_outbox_rebuild_keeps_pending_pushes(tmp_path: Path) -> None:
         [(f"broadcast:{i}:x", i, f"نص {i}", at, at) for i in range(3)],
     )
     await db.close()
-    s = await Store.open(tmp_path / "old.db")
+    s = await open_store(tmp_path / "old.db")
     at = datetime(2026, 11, 22, tzinfo=UTC)
     try:
         assert await s.schema_version() == LATEST_MIGRATION

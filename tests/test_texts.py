@@ -8,11 +8,12 @@ from bot.cli import _print_listing
 from handlers import inline
 from handlers.render import alert_message, digest_message, finish, utf16_len
 from handlers.texts import TEXTS, Lang, counted, lang_of
-from storage.lexicon import load_lexicon
-from storage.models import Chat, SearchHit
+from search.lexicon import load_lexicon
+from search.query import only_stopwords
+from search.results import SearchHit
+from search.snippets import MARK_SCAN, mark, matched_spans
+from storage.models import Chat
 from storage.pushes import AlertMatch, DigestItem
-from storage.query import only_stopwords
-from storage.snippets import MARK_SCAN, mark, matched_spans
 
 
 @pytest.mark.parametrize(

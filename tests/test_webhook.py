@@ -29,9 +29,9 @@ from bot.webhook import MAX_BODY_BYTES, SECRET_HEADER, WebhookServer
 from handlers.common import CLOCK_KEY, FETCHER_KEY, METRICS_KEY, SETTINGS_KEY, STORE_KEY
 from sources.fetch import Fetcher, FetchLimits
 from sources.urls import AddressPolicy
+from storage.backends import open_store
 from storage.db import Database, latest_migration
 from storage.models import PushKind
-from storage.store import Store
 from tests.conftest import ROOT
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits, ThreadedServer
 from tests.test_e2e import WAIT, BotProcess, _free_port, texts, wait_text
@@ -177,7 +177,7 @@ def test_webhook_server_end_to_end(botapi: FakeBotAPI, db_target: Path | str) ->
 
 
 async def test_readyz_is_503_when_the_database_is_gone(db_target: Path | str) -> None:
-    store = await Store.open(db_target)
+    store = await open_store(db_target)
     app = SimpleNamespace(bot_data={STORE_KEY: store, METRICS_KEY: Metrics()})
     server = WebhookServer(cast(Application, app), "/hook", SECRET)
     port = _free_port()
@@ -215,7 +215,7 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
 
 
 async def test_pushes_sent_and_failed_are_counted(fake_api: FakeBotAPI, tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "push.db")
+    store = await open_store(tmp_path / "push.db")
     metrics = Metrics()
     now = datetime.now(UTC)
     for chat in (1, 2, 3):
@@ -248,7 +248,7 @@ async def test_feed_polls_are_counted_by_status(web: WebServer, tmp_path: Path) 
     articles = seed_articles()[:1]
     web.add(article_path(articles[0]), article_page(articles[0]), content_type="text/html")
     web.add("/rss.xml", rss_feed(articles, web.url("")), content_type="application/rss+xml")
-    store = await Store.open(tmp_path / "feeds.db")
+    store = await open_store(tmp_path / "feeds.db")
     await store.add_feed(web.url("/rss.xml"))
     await store.add_feed(web.url("/gone.xml"))
     metrics = Metrics()

@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
 
+from search.vocabulary import TermCounts
 from storage.db import Database
 from storage.pg import is_postgres_url, migrate
 from storage.pg.terms import passage_terms
-from storage.vocabulary import TermCounts
 
 _DOCUMENTS = (
     "id, key, source_path, sha256, title, outlet, body, title_terms, ingested_at, root, size,"

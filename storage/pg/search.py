@@ -1,6 +1,6 @@
 """The PostgreSQL side of search: the pipeline's queries over the GIN index of passage terms.
 
-It answers the same `storage.search.SearchRows` protocol as SQLite's FTS5 side; analysis,
+It answers the same `search.engine.SearchRows` protocol as SQLite's FTS5 side; analysis,
 planning, scoring and folding are the same code on both backends.
 """
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from storage.models import Copy
+from search.index import Row
+from search.plan import Alternative, Match, Rank
+from search.results import Copy
 from storage.pg.terms import indexable, phrase_query, quote
-from storage.plan import Alternative, Match, Rank
 
 
 def tsquery(match: Match) -> str | None:
@@ -271,3 +272,53 @@ class PgSearchRows:
                 limit,
             )
         )
+
+    async def rows_of(self, ids: list[int]) -> list[Any]:
+        """Return these passages with their analysed text, in the order given."""
+        rows = await self._pool.fetch(
+            "SELECT p.id, p.surface, p.stem, d.title_terms, p.document_id FROM passages p"
+            " JOIN documents d ON d.id = p.document_id WHERE p.id = ANY($1::bigint[])",
+            ids,
+        )
+        found = {row["id"]: row for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    # --- what a replica's derived index follows (search/follow.py) --------------------------
+
+    async def archive_id(self) -> str:
+        """Return the identity of this archive (migration 5)."""
+        return str(await self._pool.fetchval("SELECT value FROM state WHERE key = 'archive_id'"))
+
+    async def ends(self) -> tuple[int, int, int]:
+        """Return the last passage id, the last removal and the number of passages."""
+        row = await self._pool.fetchrow(
+            "SELECT (SELECT coalesce(max(id), 0) FROM passages),"
+            " (SELECT coalesce(max(seq), 0) FROM passage_removals),"
+            " (SELECT value::bigint FROM state WHERE key = 'passages')"
+        )
+        return int(row[0]), int(row[1]), int(row[2] or 0)
+
+    async def passages_after(self, passage_id: int, limit: int) -> list[Row]:
+        """Return the analysed words of the passages after this id, by id."""
+        rows = await self._pool.fetch(
+            "SELECT id, surface, stem FROM passages WHERE id > $1 ORDER BY id LIMIT $2",
+            passage_id,
+            limit,
+        )
+        return [Row(*row) for row in rows]
+
+    async def passages_by_id(self, ids: list[int]) -> list[Row]:
+        """Return the analysed words of these passages, those that exist."""
+        rows = await self._pool.fetch(
+            "SELECT id, surface, stem FROM passages WHERE id = ANY($1::bigint[])", ids
+        )
+        return [Row(*row) for row in rows]
+
+    async def removals_after(self, seq: int, limit: int) -> list[tuple[int, int]]:
+        """Return (position, passage id) of the removals after this position, in order."""
+        rows = await self._pool.fetch(
+            "SELECT seq, passage_id FROM passage_removals WHERE seq > $1 ORDER BY seq LIMIT $2",
+            seq,
+            limit,
+        )
+        return [(int(a), int(b)) for a, b in rows]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+from search.index import PassageIndex
+from search.query import Stemmer
 from storage.db import Conn, Dialect
 from storage.models import Stats
 from storage.pg import without_password
 from storage.pg.db import PgDatabase
 from storage.pg.search import PgSearchRows
 from storage.pg.terms import passage_terms
-from storage.query import Stemmer
 from storage.store import Store
 
 POSTGRES = Dialect(
@@ -28,10 +29,10 @@ class PgStore(Store):
     _dialect = POSTGRES
 
     @classmethod
-    async def connect(cls, url: str, stemmer: Stemmer) -> PgStore:
+    async def connect(cls, url: str, stemmer: Stemmer, index: PassageIndex | None) -> PgStore:
         """Open a pool to the database at url, migrating it first."""
         db = await PgDatabase.open(url)
-        return cls(db, url, stemmer, PgSearchRows(db.pool))
+        return cls(db, url, stemmer, PgSearchRows(db.pool), index)
 
     async def stats(self) -> Stats:
         """Return the size of the archive (the database's size on disk)."""

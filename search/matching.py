@@ -14,11 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from storage.analysis import is_arabic, is_latin
-from storage.plan import Column, Kind, Plan
-from storage.query import proclitic_bases
-from storage.translit import arabic_keys, latin_key
-from storage.vocabulary import Vocabulary
+from search.analysis import is_arabic, is_latin
+from search.plan import Column, Kind, Plan
+from search.query import proclitic_bases
+from search.translit import arabic_keys, latin_key
+from search.vocabulary import Vocabulary
 
 Compiled = list[list[str]]  # concepts, each a list of keyed alternatives
 _PRECISE = {Kind.SURFACE, Kind.CLITIC, Kind.JOINED, Kind.ENGLISH, Kind.ALIAS, Kind.STEM}

@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from storage.analysis import tokens
+from search.analysis import tokens
 
 Phrase = tuple[str, ...]
 
@@ -53,7 +53,7 @@ class Lexicon:
 
 
 def _read(name: str) -> dict[str, Any]:
-    return tomllib.loads(resources.files("storage").joinpath(f"lexicon/{name}").read_text())
+    return tomllib.loads(resources.files("search").joinpath(f"lexicon/{name}").read_text())
 
 
 def _phrase(text: str) -> Phrase:
@@ -98,7 +98,7 @@ def build_lexicon(
 
 @cache
 def load_lexicon() -> Lexicon:
-    """Load the data files shipped in storage/lexicon/."""
+    """Load the data files shipped in search/lexicon/."""
     return build_lexicon(
         _read("aliases.toml"),
         _read("glossary.toml"),

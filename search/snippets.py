@@ -6,8 +6,8 @@ import html
 from collections.abc import Callable, Set
 from functools import lru_cache
 
-from storage.analysis import WORD_RE, word_keys
-from storage.lexicon import load_lexicon
+from search.analysis import WORD_RE, word_keys
+from search.lexicon import load_lexicon
 
 Span = tuple[int, int]
 # Words marked in a passage are looked for in its first characters only: a passage that is one

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from storage.analysis import INVISIBLE, tokens
+from search.analysis import INVISIBLE, tokens
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!؟?。])\s+")
 _HASHTAG_RE = re.compile(r"#[^\W_]\w*")
@@ -119,7 +119,7 @@ def load_rules() -> Rules:
 
 
 def _read(name: str) -> dict[str, Any]:
-    return tomllib.loads(resources.files("storage").joinpath(f"lexicon/{name}").read_text())
+    return tomllib.loads(resources.files("search").joinpath(f"lexicon/{name}").read_text())
 
 
 def fold(text: str) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.analysis import light_stem
-from storage.lexicon import Lexicon, Phrase, load_lexicon
-from storage.plan import Alternative, Column, Concept, Kind, Plan
-from storage.vocabulary import Vocabulary
+from search.analysis import light_stem
+from search.lexicon import Lexicon, Phrase, load_lexicon
+from search.plan import Alternative, Column, Concept, Kind, Plan
+from search.vocabulary import Vocabulary
 
 K1 = 0.5
 # Rare words decide what a passage is about: idf counts a little more than linearly.

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from storage.analysis import is_arabic
-from storage.plan import Column, Phrase
-from storage.translit import arabic_keys, skeleton
+from search.analysis import is_arabic
+from search.plan import Column, Phrase
+from search.translit import arabic_keys, skeleton
 
 EDIT_MIN_LEN = 5
 # Fuzzy work grows with the square of a word's length: longer words are taken as typed.

@@ -13,17 +13,17 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-import aiosqlite
-
-from storage.analysis import capitalised, tokens, word_spans
-from storage.lexicon import load_lexicon
-from storage.models import Copy, SearchHit
-from storage.nearcopy import Shingled, Story, fold, shingled, stories
-from storage.plan import Alternative, Column, Concept, Kind, Match, Plan, Rank
-from storage.query import MAX_CONCEPTS, Stemmer, plan_query
-from storage.ranking import Ranking, Scorer
-from storage.snippets import mark, matched_spans
-from storage.vocabulary import Vocabulary
+from search.analysis import capitalised, tokens, word_spans
+from search.follow import Follower, IndexMissing, IndexRows, IndexStatus, Progress
+from search.index import PassageIndex
+from search.lexicon import load_lexicon
+from search.nearcopy import Shingled, Story, fold, shingled, stories
+from search.plan import Alternative, Column, Concept, Kind, Match, Plan, Rank
+from search.query import MAX_CONCEPTS, Stemmer, plan_query
+from search.ranking import Ranking, Scorer
+from search.results import Copy, SearchHit
+from search.snippets import mark, matched_spans
+from search.vocabulary import Vocabulary
 
 # Since passages are scored on how much of the question they cover, FTS5's bm25 order puts
 # some best answers past the 50th: ARCD inside the 29.5k archive 0.703 / 0.799 -> 0.713 /
@@ -36,6 +36,12 @@ CANDIDATES = 100
 # pays for it.
 CROWDED_SHARE = 0.8
 DEEP_CANDIDATES = 300
+# The derived index ranks every passage by the BM25 of whole concepts, and its best 50 hold
+# what FTS5's best 100 held at half the scoring time: ARCD inside the 29.5k archive 0.716 /
+# 0.817 at 1 / 3 (0.729 / 0.841 from 100, p99 twice as long); headlines, phrases, seeds and
+# seeds plus near-copies as from FTS5.
+INDEX_CANDIDATES = 50
+INDEX_DEEP_CANDIDATES = 150
 # Up to this many postings FTS5 can rank every matching passage within a few milliseconds.
 RANK_ALL_POSTINGS = 8_000
 ENOUGH_SHARE = 0.6  # of the candidates wanted, in hand from a ranked set: enough
@@ -53,15 +59,22 @@ _LATIN_RE = re.compile("[a-z]")  # in normalised text, where capitals are folded
 FOLLOWED = 10
 
 
-def _unique(rows: list[aiosqlite.Row]) -> list[aiosqlite.Row]:
+class Row(Protocol):
+    """A row the backend returns: read by column name or position."""
+
+    def __getitem__(self, key: int | str) -> Any: ...
+    def keys(self) -> Iterable[str]: ...
+
+
+def _unique(rows: list[Row]) -> list[Row]:
     """Drop rows fetched twice, keeping the first."""
-    first: dict[int, aiosqlite.Row] = {}
+    first: dict[int, Row] = {}
     for row in rows:
         first.setdefault(row[0], row)
     return list(first.values())
 
 
-_Ranked = tuple[Ranking, aiosqlite.Row]
+_Ranked = tuple[Ranking, Row]
 
 
 def _evidence(pair: _Ranked) -> tuple[Ranking, int]:
@@ -70,10 +83,17 @@ def _evidence(pair: _Ranked) -> tuple[Ranking, int]:
 
 
 def _score(
-    scorer: Scorer, rows: list[aiosqlite.Row], names: dict[int, frozenset[int]]
+    scorer: Scorer,
+    rows: list[Row],
+    names: dict[int, frozenset[int]],
+    scored: dict[int, Ranking] | None = None,
 ) -> list[_Ranked]:
-    """Score candidate rows, best first; a row holding a context is scored with it."""
+    """Score candidate rows, best first; a row holding a context is scored with it.
+
+    scored keeps the rankings of rows without a context, for a deeper read of the same query.
+    """
     ranked = []
+    scored = {} if scored is None else scored
     # Reprints repeat passages word for word: each text (under each headline) is scored once.
     done: dict[tuple[str, str], Ranking] = {}
     for row in rows:
@@ -83,14 +103,18 @@ def _score(
                 0, row["context_surface"], row["context_stem"], row["title_terms"]
             )
         same = (row["surface"], row["title_terms"])
-        ranking = None if context or row["id"] in names else done.get(same)
+        ranking = None
+        if context is None:
+            ranking = scored.get(row["id"]) or (None if row["id"] in names else done.get(same))
         if ranking is None:
             cand = scorer.candidate(
                 row["id"], row["surface"], row["stem"], row["title_terms"], names.get(row["id"])
             )
             ranking = scorer.rank(cand, context)
-            if context is None and row["id"] not in names:
-                done[same] = ranking
+            if context is None:
+                scored[row["id"]] = ranking
+                if row["id"] not in names:
+                    done[same] = ranking
         ranked.append((ranking, row))
     return sorted(ranked, key=_evidence)
 
@@ -111,7 +135,7 @@ def _headlines(scorer: Scorer, ranked: list[_Ranked]) -> list[_Ranked]:
 
 def _stories(
     ranked: list[_Ranked], wanted: int, depth: int
-) -> tuple[list[tuple[float, aiosqlite.Row]], list[Story], bool]:
+) -> tuple[list[tuple[float, Row]], list[Story], bool]:
     """Group the best depth ranked passages into stories; tell if copies crowd them.
 
     Near-copies (the same passage syndicated, or lightly rewritten) are one story: one
@@ -158,7 +182,7 @@ def _build_vocabulary(
     return vocab
 
 
-class SearchRows(Protocol):
+class SearchRows(IndexRows, Protocol):
     """What a backend answers the search pipeline: the only part of search that speaks SQL."""
 
     async def doc_version(self) -> str: ...
@@ -172,6 +196,7 @@ class SearchRows(Protocol):
     async def hits(self, ids: list[int]) -> dict[int, Any]: ...
     async def documents_of(self, ids: list[int]) -> dict[int, Copy]: ...
     async def newest(self, match: Match, limit: int) -> list[Any]: ...
+    async def rows_of(self, ids: list[int]) -> list[Any]: ...
 
 
 class SearchStore:
@@ -179,10 +204,13 @@ class SearchStore:
 
     _stem: Stemmer
 
-    def _start_search(self, rows: SearchRows) -> None:
-        """Set up what searches share: the backend's rows, the vocabulary, kept plans and the
-        turns they take."""
+    def _start_search(self, rows: SearchRows, index: PassageIndex | None) -> None:
+        """Set up what searches share: the backend's rows, the derived index, the vocabulary,
+        kept plans and the turns they take."""
         self._rows = rows
+        # Without the derived index (or while it is behind), the backend's own index serves.
+        self._follower = Follower(index, rows) if index is not None else None
+        self._version = ""  # of the archive, as the last search saw it
         self._vocab: Vocabulary | None = None
         self._vocab_lock = asyncio.Lock()
         self._vocab_version: str | None = None
@@ -228,7 +256,7 @@ class SearchStore:
     async def _vocabulary(self) -> Vocabulary:
         # Triggers count every change of documents (migration 8): outbox and chat writes,
         # which are far more frequent, do not make searches reload the vocabulary.
-        version = await self._rows.doc_version()
+        version = self._version = await self._rows.doc_version()
         # While a newer vocabulary loads, searches go on with the one they have.
         if self._vocab is not None and (
             version == self._vocab_version or self._vocab_lock.locked()
@@ -251,6 +279,8 @@ class SearchStore:
         # From now on every reload builds the indexes too, off the event loop.
         self._prepare_vocab = True
         vocab = await self._vocabulary()
+        if self._follower is not None:  # a short way behind: now; a long way: in the background
+            await self._follower.current(self._version)
         await asyncio.to_thread(vocab.prepare)
         # What start-up loaded lives as long as the process: full collections skip it.
         gc.collect()
@@ -293,9 +323,48 @@ class SearchStore:
         ids = await self._rows.by_title(words, limit, offset)
         return await self._hits([(0.0, i) for i in ids], set(words))
 
-    async def _candidates(
-        self, plan: Plan, vocab: Vocabulary, depth: int = CANDIDATES
-    ) -> list[aiosqlite.Row]:
+    async def _first_stage(
+        self, plan: Plan, vocab: Vocabulary, deep: bool = False
+    ) -> tuple[list[Row], bool]:
+        """Fetch the best candidates from the derived index, else from the backend's; tell
+        whether it may hold more."""
+        index = await self._follower.current(self._version) if self._follower else None
+        if index is None:
+            depth = DEEP_CANDIDATES if deep else CANDIDATES
+            rows = await self._candidates(plan, vocab, depth)
+            return rows, len(rows) >= depth
+        depth = INDEX_DEEP_CANDIDATES if deep else INDEX_CANDIDATES
+        live = [
+            c
+            for c in plan.concepts
+            if any(vocab.postings(a.column, a.phrase) for a in c.alternatives)
+        ]
+        ids = index.top(live, depth) if live else []
+        return await self._rows.rows_of(ids), len(ids) >= depth
+
+    async def close_search(self) -> None:
+        """Stop following the archive with the derived index."""
+        if self._follower is not None:
+            await self._follower.close()
+
+    async def index_status(self) -> IndexStatus | None:
+        """Return how far the derived index holds the archive, or None without one."""
+        return await self._follower.status() if self._follower else None
+
+    async def follow_index(self, progress: Progress | None = None) -> IndexStatus | None:
+        """Bring the derived index up to the archive now (searches do it as they need)."""
+        return await self._follower.follow_all(progress) if self._follower else None
+
+    async def reindex(self, progress: Progress | None = None) -> IndexStatus:
+        """Build the derived index anew from the archive, and put it in place of the old.
+
+        An interrupted rebuild resumes where it stopped. Raises IndexMissing without one.
+        """
+        if self._follower is None:
+            raise IndexMissing("this archive has no derived search index (FURAT_INDEX=off)")
+        return await self._follower.rebuild(progress)
+
+    async def _candidates(self, plan: Plan, vocab: Vocabulary, depth: int) -> list[Row]:
         """Fetch candidates, planning by posting-list size so large archives stay fast.
 
         Passages holding the whole query come first: every concept, each phrase whole; then
@@ -340,7 +409,7 @@ class SearchStore:
             rows = _unique(rows + found)
         return rows
 
-    async def _titled(self, plan: Plan, vocab: Vocabulary) -> list[aiosqlite.Row]:
+    async def _titled(self, plan: Plan, vocab: Vocabulary) -> list[Row]:
         """Fetch the articles whose headline holds the query's two rarest concepts.
 
         Someone who types a headline wants its article, whose passages may not hold the
@@ -359,7 +428,7 @@ class SearchStore:
 
     async def _holding_all(
         self, plan: Plan, live: list[Concept], vocab: Vocabulary, depth: int
-    ) -> tuple[list[aiosqlite.Row], bool]:
+    ) -> tuple[list[Row], bool]:
         """Fetch passages holding every concept but the commonest; tell if they suffice."""
         biggest = {c: max(vocab.postings(a.column, a.phrase) for a in c.alternatives) for c in live}
         useful = tuple(c for c in live if biggest[c] <= vocab.passages * COMMON_SHARE)
@@ -370,7 +439,7 @@ class SearchStore:
             tiers.append(plan.lean(useful))
         rank = sum(biggest[c] for c in useful) <= RANK_ALL_AND_POSTINGS
         order = _rank(useful, vocab) if rank else None
-        rows: list[aiosqlite.Row] = []
+        rows: list[Row] = []
         for match in dict.fromkeys(tiers):
             found = await self._rows.candidates(match, depth, order)
             rows = _unique(rows + found)
@@ -387,23 +456,26 @@ class SearchStore:
         scorer = Scorer(plan, vocab)
         wanted = limit + offset
         titled = await self._titled(plan, vocab)
-        rows = await self._candidates(plan, vocab)
+        rows, more = await self._first_stage(plan, vocab)
         # Copies score alike and stand together: the best few dozen hold the stories shown.
-        ranked = await self._ranked(scorer, _unique(rows + titled))
+        known: dict[int, Ranking] = {}  # a deeper read scores only what it adds
+        ranked = await self._ranked(scorer, _unique(rows + titled), known)
         scored, found, crowded = _stories(ranked, wanted, FOLD_DEPTH + 3 * wanted)
-        if crowded:  # fold every candidate, read deeper first if FTS5 holds more
-            if len(rows) >= CANDIDATES:
-                deeper = await self._candidates(plan, vocab, DEEP_CANDIDATES)
-                ranked = await self._ranked(scorer, _unique(deeper + titled))
+        if crowded:  # fold every candidate, read deeper first if the index holds more
+            if more:
+                deeper, _ = await self._first_stage(plan, vocab, deep=True)
+                ranked = await self._ranked(scorer, _unique(deeper + titled), known)
             scored, found, _ = _stories(ranked, wanted, len(ranked))
         found = found[offset:]
         chosen = [(story.score, scored[story.shown][1]["id"]) for story in found]
         copies = {scored[s.shown][1]["id"]: [scored[c][1]["id"] for c in s.copies] for s in found}
         return await self._hits(chosen, plan.terms(), copies)
 
-    async def _ranked(self, scorer: Scorer, rows: list[aiosqlite.Row]) -> list[_Ranked]:
+    async def _ranked(
+        self, scorer: Scorer, rows: list[Row], scored: dict[int, Ranking]
+    ) -> list[_Ranked]:
         """Score candidates, best first; to a question the passage after one may answer."""
-        ranked = _score(scorer, rows, await self._names(scorer, rows))
+        ranked = _score(scorer, rows, await self._names(scorer, rows), scored)
         if not (scorer.follows and ranked):
             return _headlines(scorer, ranked)
         # The answer often follows the passage that states what was asked: the passages after
@@ -416,7 +488,7 @@ class SearchStore:
         return _headlines(scorer, sorted(best.values(), key=_evidence))
 
     async def _names(
-        self, scorer: Scorer, rows: list[aiosqlite.Row]
+        self, scorer: Scorer, rows: list[Row]
     ) -> dict[int, frozenset[int]]:
         """Return where candidates hold capitalised English words, if the question asks a name."""
         ids = [row["id"] for row in rows if _LATIN_RE.search(row["surface"])]

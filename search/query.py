@@ -6,11 +6,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from storage.analysis import is_latin, light_stem, tokens
-from storage.lexicon import Lexicon, Phrase
-from storage.plan import Alternative, Column, Concept, Kind, Plan
-from storage.translit import latin_key
-from storage.vocabulary import MAX_FUZZY_LEN, Vocabulary
+from search.analysis import is_latin, light_stem, tokens
+from search.lexicon import Lexicon, Phrase
+from search.plan import Alternative, Column, Concept, Kind, Plan
+from search.translit import latin_key
+from search.vocabulary import MAX_FUZZY_LEN, Vocabulary
 
 # Bounds on the work one query may cause: words read, concepts planned (extra words ignored).
 MAX_QUERY_TOKENS = 24

@@ -1,0 +1,163 @@
+"""A derived index of the passages' analysed words: the first stage of search at scale.
+
+The archive (SQLite or PostgreSQL) stays the source of truth: this index is rebuilt from it
+(`furat reindex`) and follows it, passages by increasing id and removals in the order of the
+archive's removal log. Its mark file says how far it has followed, and which archive.
+Tantivy ranks a disjunction of the query's words with BM25 and skips the blocks of postings
+that cannot reach the top k, so reading candidates costs about the same at any archive size.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import tantivy
+
+from search.plan import Alternative, Column, Concept
+
+FORMAT = 1  # of the fields below; an index of another format is rebuilt, not read
+MARK_ID = -1  # the document that holds the mark, committed with the passages it counts
+WRITER_HEAP = 64_000_000  # bytes the writer buffers before it flushes a segment
+
+
+class IndexBusy(Exception):
+    """Another process is writing the index."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How far an index has followed an archive."""
+
+    archive: str  # the archive's identity: another database is not followed
+    passage: int = 0  # every passage up to this id is in
+    removal: int = 0  # every removal up to this log position is applied
+    format: int = FORMAT
+
+
+@dataclass(frozen=True)
+class Row:
+    """A passage as the index takes it: its id and analysed words."""
+
+    id: int
+    surface: str
+    stem: str
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", indexed=True, fast=True)
+    # The words come analysed by Furat (search.analysis): split on spaces, nothing else.
+    for column in Column:
+        builder.add_text_field(column.value, tokenizer_name="whitespace")
+    builder.add_text_field("mark", stored=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+def _alternative(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query:
+    field = alt.column.value
+    if len(alt.phrase) == 1:
+        query = tantivy.Query.term_query(schema, field, alt.phrase[0])
+    else:
+        query = tantivy.Query.phrase_query(schema, field, list(alt.phrase))
+    return tantivy.Query.boost_query(query, alt.weight)
+
+
+class PassageIndex:
+    """A Tantivy index of passages in one folder; open with `PassageIndex.open(folder)`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._inode = folder.stat().st_ino
+        self._index = tantivy.Index(_schema(), path=str(folder), reuse=True)
+        self.mark: Mark | None = None
+        self.refresh()
+
+    @classmethod
+    def open(cls, folder: Path) -> PassageIndex:
+        """Open the index in folder, creating an empty one (or replacing an unreadable one)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(folder)
+        except ValueError:  # written by another version of the schema: build it again
+            shutil.rmtree(folder)
+            folder.mkdir()
+            return cls(folder)
+
+    def refresh(self) -> None:
+        """See what other processes (or a rebuild that replaced the folder) committed."""
+        inode = self.folder.stat().st_ino
+        if inode != self._inode:
+            self._index = tantivy.Index(_schema(), path=str(self.folder), reuse=True)
+            self._inode = inode
+        self._index.reload()
+        searcher = self._index.searcher()
+        found = searcher.search(tantivy.Query.term_query(self._index.schema, "id", MARK_ID), 1)
+        mark = None
+        for _, address in found.hits:
+            try:
+                mark = Mark(**json.loads(searcher.doc(address)["mark"][0]))
+            except (ValueError, TypeError, KeyError, IndexError):
+                mark = None
+        self.mark = mark if mark is not None and mark.format == FORMAT else None
+
+    def count(self) -> int:
+        """Return the number of passages in the index."""
+        return int(self._index.searcher().num_docs) - (self.mark is not None)
+
+    def top(self, concepts: Sequence[Concept], k: int) -> list[int]:
+        """Return the ids of the k passages that best hold the concepts, best first.
+
+        A passage scores the BM25 of each alternative it holds, times the alternative's
+        weight; a concept counts once, by its best alternative.
+        """
+        clauses = []
+        for concept in concepts:
+            alts = [_alternative(self._index.schema, a) for a in concept.alternatives]
+            if alts:
+                clauses.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(alts)))
+        if not clauses or k <= 0:
+            return []
+        searcher = self._index.searcher()
+        result = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False)
+        addresses = [address for _, address in result.hits]
+        return [int(i or 0) for i in searcher.fast_field_values("id", addresses)]
+
+    def write(
+        self, rows: Iterable[Row], removed: Iterable[int], mark: Mark, clear: bool = False
+    ) -> None:
+        """Drop removed ids (or everything, with clear), add rows, and record the mark, in
+        one commit.
+
+        A passage changed in place is both removed and added: a removal drops only what was
+        added before it. Raises IndexBusy while another process writes.
+        """
+        try:
+            writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        except ValueError as error:
+            if "lock" in str(error).lower():
+                raise IndexBusy(str(error)) from error
+            raise
+        if clear:
+            writer.delete_all_documents()
+        for passage_id in (*removed, MARK_ID):
+            writer.delete_documents_by_term("id", passage_id)
+        for row in rows:
+            writer.add_document(tantivy.Document(id=row.id, surface=row.surface, stem=row.stem))
+        writer.add_document(tantivy.Document(id=MARK_ID, mark=json.dumps(asdict(mark))))
+        writer.commit()
+        writer.wait_merging_threads()  # also gives up the folder's writer lock
+        self.refresh()
+
+
+def replace_folder(new: Path, folder: Path) -> None:
+    """Put a rebuilt index in place of the one in folder (which may not exist)."""
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    new.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
