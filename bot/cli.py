@@ -143,7 +143,7 @@ async def _stats(store: Store) -> int:
     print(f"last ingest {s.last_ingest or 'never'}")
     index = await store.index_status()
     if index is not None:
-        state = "in step" if index.in_step else "behind: run furat reindex"
+        state = "in step" if index.in_step else f"of {index.passages}: run furat reindex"
         print(f"search index {index.folder} ({index.indexed} passages, {state})")
     return 0
 

@@ -37,7 +37,7 @@ class IndexStatus:
     folder: str
     indexed: int  # passages in the index
     passages: int  # passages in the archive
-    in_step: bool  # it holds every passage and removal of the archive
+    in_step: bool  # it holds every passage of the archive, and no other
 
 
 class IndexRows(Protocol):
@@ -149,10 +149,13 @@ class Follower:
 
     async def status(self) -> IndexStatus:
         """Return how far the index holds the archive."""
-        in_step = await covers(self.index, self._rows)
+        followed = await covers(self.index, self._rows)
         _, _, passages = await self._rows.ends()
         indexed = await asyncio.to_thread(self.index.count)
-        return IndexStatus(str(self.index.folder), indexed, passages, in_step)
+        # Followed to the end yet holding another count: changed behind the archive's back.
+        return IndexStatus(
+            str(self.index.folder), indexed, passages, followed and indexed == passages
+        )
 
     async def rebuild(self, progress: Progress | None = None) -> IndexStatus:
         """Build the index anew beside the old one, then put it in its place."""

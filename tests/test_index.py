@@ -179,7 +179,7 @@ def test_cli_reindex_and_stats(tmp_path: Path) -> None:
     stats = subprocess.run(
         [sys.executable, "-m", "bot", "stats"], env=env, capture_output=True, text=True, check=True
     ).stdout
-    assert "search index" in stats and "(0 passages, behind: run furat reindex)" in stats
+    assert "search index" in stats and "(0 passages, of 55: run furat reindex)" in stats
     done = subprocess.run(
         [sys.executable, "-m", "bot", "reindex"], env=env, capture_output=True, text=True,
         check=True,
@@ -203,3 +203,16 @@ def test_cli_ingest_leaves_the_index_in_step(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "stats"], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert "(56 passages, in step)" in stats
+
+
+async def test_an_index_changed_behind_the_archive_says_so(store: Store) -> None:
+    await store.search("دير الزور")
+    status = await store.index_status()
+    assert status is not None
+    index = PassageIndex.open(Path(status.folder))
+    assert index.mark is not None
+    index.write([], [index.mark.passage], index.mark)  # one passage lost, the mark unchanged
+    status = await store.index_status()
+    assert status is not None and not status.in_step and status.indexed == 54
+    status = await store.reindex()
+    assert status.in_step and status.indexed == 55
