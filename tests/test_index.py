@@ -216,3 +216,36 @@ async def test_an_index_changed_behind_the_archive_says_so(store: Store) -> None
     assert status is not None and not status.in_step and status.indexed == 54
     status = await store.reindex()
     assert status.in_step and status.indexed == 55
+
+
+async def test_replicas_each_follow_every_write_made_at_once(
+    db_target: Path | str, tmp_path: Path
+) -> None:
+    # Two replicas write and search at the same time, each following with its own index: no
+    # passage may be passed over because a write with a lower id committed after a higher one.
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for n in range(60):
+        _article(folders[n % 2], f"zz_{n:03}", f"خبر رقم {n}", f"وصل القطار رقم ك{n}ق إلى المحطة.")
+    a = await open_store(db_target, seeds=SEEDS, index=tmp_path / "a.index")
+    b = await open_store(db_target, index=tmp_path / "b.index")
+    try:
+
+        async def search_meanwhile(store: Store) -> None:
+            for _ in range(30):
+                await store.search("القطار")
+                await asyncio.sleep(0)
+
+        files = [sorted(f.glob("*.txt")) for f in folders]
+        await asyncio.gather(
+            *(store.ingest([path]) for store, paths in zip((a, b), files) for path in paths),
+            search_meanwhile(a),
+            search_meanwhile(b),
+        )
+        for store in (a, b):
+            status = await store.follow_index()
+            assert status is not None and status.in_step and status.indexed == 55 + 60
+            for n in range(60):  # each found by its own word (together they fold as copies)
+                assert await _docs(store, f"ك{n}ق") == [f"zz_{n:03}"]
+    finally:
+        await a.close()
+        await b.close()
