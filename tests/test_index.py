@@ -235,9 +235,13 @@ async def test_replicas_each_follow_every_write_made_at_once(
                 await store.search("القطار")
                 await asyncio.sleep(0)
 
-        files = [sorted(f.glob("*.txt")) for f in folders]
+        writes = [
+            store.ingest([path])
+            for store, folder in zip((a, b), folders, strict=True)
+            for path in sorted(folder.glob("*.txt"))
+        ]
         await asyncio.gather(
-            *(store.ingest([path]) for store, paths in zip((a, b), files) for path in paths),
+            *writes,
             search_meanwhile(a),
             search_meanwhile(b),
         )
