@@ -82,9 +82,11 @@ def _print_listing(query: str, hits: list[SearchHit]) -> None:
 
 async def _search(store: Store, args: argparse.Namespace) -> int:
     queries = (line.rstrip("\n") for line in sys.stdin) if args.stdin else [args.query]
-    # The vocabulary and its lookup indexes are built before the first query, as the bot
-    # does at start-up: no query pays for them (a lazy fuzzy index cost one query 2.5 s).
-    await store.warm_up()
+    if args.stdin:
+        # For a stream of queries the vocabulary's lookup indexes are built first, as the bot
+        # does at start-up: no query pays for them (a lazy fuzzy index cost one query 2.5 s).
+        # One query builds only those it needs (most need none: 6 s saved at 29.5k articles).
+        await store.warm_up()
     for query in queries:
         started = time.perf_counter()
         hits = await store.search(query, limit=args.limit)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,8 +97,12 @@ def test_unreachable_postgresql_is_one_line_without_the_password() -> None:
     assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("stdin", [True, False], ids=["stream", "one-query"])
 async def test_search_builds_what_queries_need_before_the_first(
-    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stdin: bool,
 ) -> None:
     ready: list[bool] = []
     search = Store.search
@@ -107,7 +113,11 @@ async def test_search_builds_what_queries_need_before_the_first(
         return await search(self, query, limit, offset)
 
     monkeypatch.setattr(Store, "search", timed)
-    args = argparse.Namespace(query="داعش", stdin=False, json=True, limit=3)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("داعش\n"))
+    args = argparse.Namespace(query="داعش", stdin=stdin, json=True, limit=3)
     assert await _search(store, args) == 0
-    assert ready == [True]
+    # A stream of queries has them built first; one query (one process) only what it needs.
+    assert ready == [stdin]
+    if not stdin:
+        assert store._vocab is not None and "_deletion_index" not in vars(store._vocab)
     assert json.loads(capsys.readouterr().out)["results"]
