@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -41,12 +41,12 @@ class Lexicon:
     stopwords: frozenset[str]
     questions: tuple[Question, ...] = ()
 
-    @property
+    @cached_property  # asked for every query token
     def longest_alias(self) -> int:
         """Return the token length of the longest name."""
         return max((len(p) for p in self.aliases), default=1)
 
-    @property
+    @cached_property
     def longest_gloss(self) -> int:
         """Return the token length of the longest English phrase."""
         return max((len(p) for p in self.glossary), default=1)

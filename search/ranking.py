@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from search.analysis import light_stem
@@ -246,6 +247,8 @@ class Scorer:
             for a, _ in alts
             if a.column is Column.STEM and len(a.phrase) == 1
         )
+        # Whether a named stem stands inside a word, in one pass over it.
+        self._stem_inside = re.compile("|".join(map(re.escape, sorted(self._named_stems))))
         self._subjects: dict[frozenset[str], float] = {}
         self._typed = [frozenset(c.words) for c in plan.concepts]
         self._all_typed = frozenset().union(*self._typed)
@@ -259,12 +262,16 @@ class Scorer:
     def _best(
         self, k: int, cand: Candidate
     ) -> tuple[float, list[Span], Alternative | None]:
-        best, spans, which = 0.0, [], None
+        best, which = 0.0, None
+        spans: list[Span] = []
         # Only the alternatives whose first word the passage holds: most hold none of a
-        # concept's dozen spellings, and looking each up cost most of the scoring time.
+        # concept's dozen spellings, and looking each up cost most of the scoring time. A
+        # candidate keeps only the query's words, so it is the smaller side to walk.
         surface, stem = self._firsts[k]
-        present = [i for t in surface.keys() & cand.surface.keys() for i in surface[t]]
-        present += [i for t in stem.keys() & cand.stem.keys() for i in stem[t]]
+        present = [i for t in cand.surface if t in surface for i in surface[t]]
+        present += [i for t in cand.stem if t in stem for i in stem[t]]
+        if not present:
+            return best, spans, which
         for i in sorted(present):
             alt, weight = self.concepts[k][i]
             pos = positions(cand.surface if alt.column is Column.SURFACE else cand.stem, alt.phrase)
@@ -364,8 +371,10 @@ class Scorer:
 
     def _stem_named(self, word: str) -> bool:
         # A stem stands inside its word: most headline words need no stemming to rule out.
-        return any(stem in word for stem in self._named_stems) and (
-            light_stem(word) in self._named_stems
+        return (
+            bool(self._named_stems)
+            and self._stem_inside.search(word) is not None
+            and light_stem(word) in self._named_stems
         )
 
     def _values(
