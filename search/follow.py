@@ -118,7 +118,7 @@ class Follower:
 
     async def current(self, version: str) -> PassageIndex | None:
         """Return the index if it holds the archive at this version (following it first)."""
-        if version == self._version:
+        if version == self._version and not self.index.replaced():
             return self.index
         if self._lock.locked():
             # Another search is following: the index it had serves until then.

@@ -87,6 +87,14 @@ class PassageIndex:
             folder.mkdir()
             return cls(folder)
 
+    def replaced(self) -> bool:
+        """Tell whether a rebuild (`furat reindex`, maybe in another process) replaced the
+        folder since this object last read it."""
+        try:
+            return self.folder.stat().st_ino != self._inode
+        except OSError:  # between the two renames of the swap
+            return True
+
     def refresh(self) -> None:
         """See what other processes (or a rebuild that replaced the folder) committed."""
         inode = self.folder.stat().st_ino

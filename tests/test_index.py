@@ -253,3 +253,22 @@ async def test_replicas_each_follow_every_write_made_at_once(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_rebuild_by_another_process_is_read_at_once(tmp_path: Path) -> None:
+    if on_postgres():
+        pytest.skip("the CLI below opens the SQLite file")
+    db = tmp_path / "furat.db"
+    store = await open_store(db, seeds=SEEDS)
+    try:
+        expected = await _docs(store, "معركة دير الزور")
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot", "reindex"],
+            env={"FURAT_DB": str(db), "PATH": ""}, capture_output=True, text=True, check=True,
+        )
+        assert ": 55 passages in" in done.stdout
+        # The archive did not change, but the folder did: this process reads the new index.
+        assert await _docs(store, "معركة دير الزور") == expected
+        assert store._follower is not None and not store._follower.index.replaced()
+    finally:
+        await store.close()
