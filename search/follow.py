@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from search.index import IndexBusy, Mark, PassageIndex, Row, replace_folder
+from search.index import IndexBusy, IndexWriter, Mark, PassageIndex, Row, replace_folder
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +69,35 @@ async def follow(
         # Built from nothing: the archive's past removals are already out of its passages.
         mark = Mark(archive, 0, last_removal)
     done = 0 if clear else await asyncio.to_thread(index.count)
-    while True:
-        removals = await rows.removals_after(mark.removal, BATCH)
-        added = await rows.passages_after(mark.passage, BATCH)
-        if not (removals or added or clear):
-            return True
-        removed = [passage_id for _, passage_id in removals]
-        # A removed id may be in use again (SQLite reuses the largest): read it anew.
-        back = await rows.passages_by_id([i for i in removed if i <= mark.passage])
-        mark = Mark(
-            archive,
-            added[-1].id if added else mark.passage,
-            removals[-1][0] if removals else mark.removal,
-        )
-        await asyncio.to_thread(index.write, back + added, removed, mark, clear)
-        clear = False
-        done += len(added)
-        if progress is not None:
-            progress(done, total)
-        if budget is not None:
-            budget -= len(added)
-            if budget <= 0:
-                return mark.passage >= last_id and mark.removal >= last_removal
+    writer: IndexWriter | None = None
+    try:
+        while True:
+            removals = await rows.removals_after(mark.removal, BATCH)
+            added = await rows.passages_after(mark.passage, BATCH)
+            if not (removals or added or clear):
+                return True
+            removed = [passage_id for _, passage_id in removals]
+            # A removed id may be in use again (SQLite reuses the largest): read it anew.
+            back = await rows.passages_by_id([i for i in removed if i <= mark.passage])
+            mark = Mark(
+                archive,
+                added[-1].id if added else mark.passage,
+                removals[-1][0] if removals else mark.removal,
+            )
+            if writer is None:
+                writer = await asyncio.to_thread(index.writer)
+            await asyncio.to_thread(writer.commit, back + added, removed, mark, clear)
+            clear = False
+            done += len(added)
+            if progress is not None:
+                progress(done, total)
+            if budget is not None:
+                budget -= len(added)
+                if budget <= 0:
+                    return mark.passage >= last_id and mark.removal >= last_removal
+    finally:
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
 
 
 async def covers(index: PassageIndex, rows: IndexRows) -> bool:

@@ -134,31 +134,61 @@ class PassageIndex:
         addresses = [address for _, address in result.hits]
         return [int(i or 0) for i in searcher.fast_field_values("id", addresses)]
 
-    def write(
-        self, rows: Iterable[Row], removed: Iterable[int], mark: Mark, clear: bool = False
-    ) -> None:
-        """Drop removed ids (or everything, with clear), add rows, and record the mark, in
-        one commit.
-
-        A passage changed in place is both removed and added: a removal drops only what was
-        added before it. Raises IndexBusy while another process writes.
-        """
+    def writer(self) -> IndexWriter:
+        """Take this process's turn at writing; raises IndexBusy while another has it."""
         try:
             writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
         except ValueError as error:
             if "lock" in str(error).lower():
                 raise IndexBusy(str(error)) from error
             raise
+        return IndexWriter(self, writer)
+
+    def write(
+        self, rows: Iterable[Row], removed: Iterable[int], mark: Mark, clear: bool = False
+    ) -> None:
+        """Commit one batch (see IndexWriter.commit) and give up the turn."""
+        writer = self.writer()
+        try:
+            writer.commit(rows, removed, mark, clear)
+        finally:
+            writer.close()
+
+
+class IndexWriter:
+    """One process's turn at writing an index: batches committed one by one."""
+
+    def __init__(self, index: PassageIndex, writer: tantivy.IndexWriter) -> None:
+        self._index = index
+        self._writer = writer
+
+    def commit(
+        self, rows: Iterable[Row], removed: Iterable[int], mark: Mark, clear: bool = False
+    ) -> None:
+        """Drop removed ids (or everything, with clear), add rows, and record the mark, in
+        one commit.
+
+        A passage changed in place is both removed and added: a removal drops only what was
+        added before it.
+        """
         if clear:
-            writer.delete_all_documents()
+            self._writer.delete_all_documents()
         for passage_id in (*removed, MARK_ID):
-            writer.delete_documents_by_term("id", passage_id)
+            self._writer.delete_documents_by_term("id", passage_id)
         for row in rows:
-            writer.add_document(tantivy.Document(id=row.id, surface=row.surface, stem=row.stem))
-        writer.add_document(tantivy.Document(id=MARK_ID, mark=json.dumps(asdict(mark))))
-        writer.commit()
-        writer.wait_merging_threads()  # also gives up the folder's writer lock
-        self.refresh()
+            self._writer.add_document(
+                tantivy.Document(id=row.id, surface=row.surface, stem=row.stem)
+            )
+        self._writer.add_document(tantivy.Document(id=MARK_ID, mark=json.dumps(asdict(mark))))
+        self._writer.commit()
+        self._index.refresh()
+
+    def close(self) -> None:
+        """Let merges of the committed segments finish, and give up the turn."""
+        # Merges run beside the next batches; waiting for them once at the end, not after
+        # every commit, keeps following a large archive linear in its size.
+        self._writer.wait_merging_threads()
+        self._index.refresh()
 
 
 def replace_folder(new: Path, folder: Path) -> None:
