@@ -1,7 +1,8 @@
-"""Search: plan a query, fetch candidates from FTS5, score them, fold near-copies, read hits.
+"""Search: plan a query, fetch candidates, score them, fold near-copies, read hits.
 
-The pipeline is analyse -> plan -> fetch candidates -> score -> stories -> hits and snippets;
-only fetching candidates and rows speaks SQL.
+The pipeline is analyse -> plan -> fetch candidates -> score -> stories -> hits and snippets.
+Candidates come from the derived index (search/index.py), or from the backend's own index
+while that one is behind; the archive is read only through SearchRows.
 """
 
 from __future__ import annotations
