@@ -325,11 +325,10 @@ class SearchStore:
         return await self._hits([(0.0, i) for i in ids], set(words))
 
     async def _first_stage(
-        self, plan: Plan, vocab: Vocabulary, deep: bool = False
+        self, plan: Plan, vocab: Vocabulary, index: PassageIndex | None, deep: bool = False
     ) -> tuple[list[Row], bool]:
         """Fetch the best candidates from the derived index, else from the backend's; tell
         whether it may hold more."""
-        index = await self._follower.current(self._version) if self._follower else None
         if index is None:
             depth = DEEP_CANDIDATES if deep else CANDIDATES
             rows = await self._candidates(plan, vocab, depth)
@@ -410,8 +409,11 @@ class SearchStore:
             rows = _unique(rows + found)
         return rows
 
-    async def _titled(self, plan: Plan, vocab: Vocabulary) -> list[Row]:
-        """Fetch the articles whose headline holds the query's two rarest concepts.
+    async def _titled(
+        self, plan: Plan, vocab: Vocabulary, index: PassageIndex | None
+    ) -> list[Row]:
+        """Fetch the articles whose headline best holds the query's words (by BM25, from the
+        derived index), else the newest whose headline holds its two rarest concepts.
 
         Someone who types a headline wants its article, whose passages may not hold the
         headline's words together; the scorer then tells how much of it the query is.
@@ -424,6 +426,9 @@ class SearchStore:
                 heads.append((size, words))
         if len(heads) < 2:
             return []
+        if index is not None:
+            # Newest first misses the article at scale: many headlines share a few words.
+            return await self._rows.rows_of(index.titled([w for _, w in heads], TITLED))
         heads.sort(key=lambda h: h[0])
         return await self._rows.titled([words for _, words in heads[:2]], TITLED)
 
@@ -456,15 +461,16 @@ class SearchStore:
         """Retrieve candidates for a plan with FTS5 and rank them."""
         scorer = Scorer(plan, vocab)
         wanted = limit + offset
-        titled = await self._titled(plan, vocab)
-        rows, more = await self._first_stage(plan, vocab)
+        index = await self._follower.current(self._version) if self._follower else None
+        titled = await self._titled(plan, vocab, index)
+        rows, more = await self._first_stage(plan, vocab, index)
         # Copies score alike and stand together: the best few dozen hold the stories shown.
         known: dict[int, Ranking] = {}  # a deeper read scores only what it adds
         ranked = await self._ranked(scorer, _unique(rows + titled), known)
         scored, found, crowded = _stories(ranked, wanted, FOLD_DEPTH + 3 * wanted)
         if crowded:  # fold every candidate, read deeper first if the index holds more
             if more:
-                deeper, _ = await self._first_stage(plan, vocab, deep=True)
+                deeper, _ = await self._first_stage(plan, vocab, index, deep=True)
                 ranked = await self._ranked(scorer, _unique(deeper + titled), known)
             scored, found, _ = _stories(ranked, wanted, len(ranked))
         found = found[offset:]

@@ -19,7 +19,7 @@ import tantivy
 
 from search.plan import Alternative, Column, Concept
 
-FORMAT = 1  # of the fields below; an index of another format is rebuilt, not read
+FORMAT = 2  # of the fields below; an index of another format is rebuilt, not read
 MARK_ID = -1  # the document that holds the mark, committed with the passages it counts
 WRITER_HEAP = 64_000_000  # bytes the writer buffers before it flushes a segment
 
@@ -40,11 +40,13 @@ class Mark:
 
 @dataclass(frozen=True)
 class Row:
-    """A passage as the index takes it: its id and analysed words."""
+    """A passage as the index takes it: its id and analysed words, and its article's
+    headline if it is the article's first passage."""
 
     id: int
     surface: str
     stem: str
+    title: str = ""
 
 
 def _schema() -> tantivy.Schema:
@@ -53,6 +55,7 @@ def _schema() -> tantivy.Schema:
     # The words come analysed by Furat (search.analysis): split on spaces, nothing else.
     for column in Column:
         builder.add_text_field(column.value, tokenizer_name="whitespace")
+    builder.add_text_field("title", tokenizer_name="whitespace")
     builder.add_text_field("mark", stored=True, tokenizer_name="raw", index_option="basic")
     return builder.build()
 
@@ -129,8 +132,27 @@ class PassageIndex:
                 clauses.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(alts)))
         if not clauses or k <= 0:
             return []
+        return self._ids(tantivy.Query.boolean_query(clauses), k)
+
+    def titled(self, words: Sequence[Sequence[str]], k: int) -> list[int]:
+        """Return the first passages of the k articles whose headlines best hold the words:
+        a word of each group, by BM25."""
+        schema = self._index.schema
+        clauses = [
+            (
+                tantivy.Occur.Should,
+                tantivy.Query.disjunction_max_query(
+                    [tantivy.Query.term_query(schema, "title", w) for w in group]
+                ),
+            )
+            for group in words
+            if group
+        ]
+        return self._ids(tantivy.Query.boolean_query(clauses), k) if clauses and k > 0 else []
+
+    def _ids(self, query: tantivy.Query, k: int) -> list[int]:
         searcher = self._index.searcher()
-        result = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False)
+        result = searcher.search(query, k, count=False)
         addresses = [address for _, address in result.hits]
         return [int(i or 0) for i in searcher.fast_field_values("id", addresses)]
 
@@ -177,7 +199,7 @@ class IndexWriter:
             self._writer.delete_documents_by_term("id", passage_id)
         for row in rows:
             self._writer.add_document(
-                tantivy.Document(id=row.id, surface=row.surface, stem=row.stem)
+                tantivy.Document(id=row.id, surface=row.surface, stem=row.stem, title=row.title)
             )
         self._writer.add_document(tantivy.Document(id=MARK_ID, mark=json.dumps(asdict(mark))))
         self._writer.commit()

@@ -32,6 +32,13 @@ def expression(match: Match) -> str:
     )
 
 
+# What the derived index takes of a passage: its words, and its article's headline if first.
+_INDEXED = (
+    "p.id, p.surface, p.stem, CASE WHEN p.ordinal = 0 THEN d.title_terms ELSE '' END"
+    " FROM passages p JOIN documents d ON d.id = p.document_id"
+)
+
+
 def _marks(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
@@ -204,8 +211,7 @@ class SqliteSearchRows:
     async def passages_after(self, passage_id: int, limit: int) -> list[Row]:
         """Return the analysed words of the passages after this id, by id."""
         rows = await self._read().execute_fetchall(
-            "SELECT id, surface, stem FROM passages WHERE id > ? ORDER BY id LIMIT ?",
-            (passage_id, limit),
+            f"SELECT {_INDEXED} WHERE p.id > ? ORDER BY p.id LIMIT ?", (passage_id, limit)
         )
         return [Row(*row) for row in rows]
 
@@ -214,7 +220,7 @@ class SqliteSearchRows:
         if not ids:
             return []
         rows = await self._read().execute_fetchall(
-            f"SELECT id, surface, stem FROM passages WHERE id IN ({_marks(ids)})", ids
+            f"SELECT {_INDEXED} WHERE p.id IN ({_marks(ids)})", ids
         )
         return [Row(*row) for row in rows]
 

@@ -31,6 +31,13 @@ def tsquery(match: Match) -> str | None:
     return " & ".join(groups)
 
 
+# What the derived index takes of a passage: its words, and its article's headline if first.
+_INDEXED = (
+    "p.id, p.surface, p.stem, CASE WHEN p.ordinal = 0 THEN d.title_terms ELSE '' END"
+    " FROM passages p JOIN documents d ON d.id = p.document_id"
+)
+
+
 def _phrase(alt: Alternative) -> str:
     return f"({phrase_query(alt.phrase, alt.column.value)})"
 
@@ -301,17 +308,13 @@ class PgSearchRows:
     async def passages_after(self, passage_id: int, limit: int) -> list[Row]:
         """Return the analysed words of the passages after this id, by id."""
         rows = await self._pool.fetch(
-            "SELECT id, surface, stem FROM passages WHERE id > $1 ORDER BY id LIMIT $2",
-            passage_id,
-            limit,
+            f"SELECT {_INDEXED} WHERE p.id > $1 ORDER BY p.id LIMIT $2", passage_id, limit
         )
         return [Row(*row) for row in rows]
 
     async def passages_by_id(self, ids: list[int]) -> list[Row]:
         """Return the analysed words of these passages, those that exist."""
-        rows = await self._pool.fetch(
-            "SELECT id, surface, stem FROM passages WHERE id = ANY($1::bigint[])", ids
-        )
+        rows = await self._pool.fetch(f"SELECT {_INDEXED} WHERE p.id = ANY($1::bigint[])", ids)
         return [Row(*row) for row in rows]
 
     async def removals_after(self, seq: int, limit: int) -> list[tuple[int, int]]:
