@@ -41,6 +41,19 @@ def test_the_index_ranks_holds_phrases_and_replaces(tmp_path: Path) -> None:
     assert PassageIndex.open(tmp_path / "i").mark == Mark("a", 3, 2)  # committed with the rows
 
 
+def test_headlines_are_ranked_by_how_much_of_the_query_they_hold(tmp_path: Path) -> None:
+    index = PassageIndex.open(tmp_path / "i")
+    index.write(
+        [Row(1, "نص", "نص", "مقتل قائد في حلب"), Row(2, "نص", "نص"),  # not a first passage
+         Row(3, "نص", "نص", "حلب اليوم"), Row(4, "مقتل قائد في حلب", "مقتل قائد في حلب")],
+        [],
+        Mark("a", 4),
+    )
+    assert index.titled([["مقتل"], ["قائد"], ["حلب"]], 10) == [1, 3]
+    assert index.titled([["حلب"]], 1) == [3]  # the shorter headline is more about it
+    assert index.titled([], 10) == []
+
+
 def test_only_one_process_writes_the_index(tmp_path: Path) -> None:
     folder = tmp_path / "i"
     PassageIndex.open(folder).write([Row(1, "حلب", "حلب")], [], Mark("a", 1))
