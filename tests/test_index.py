@@ -14,7 +14,7 @@ from search.index import IndexBusy, Mark, PassageIndex, Row
 from search.plan import Alternative, Column, Concept, Kind
 from storage.backends import open_store
 from storage.store import Store
-from tests.conftest import SEEDS, on_postgres
+from tests.conftest import SEEDS, furat, on_postgres
 
 
 def concept(word: str) -> Concept:
@@ -117,13 +117,8 @@ async def test_another_process_sees_what_this_one_ingested(tmp_path: Path) -> No
         _article(tmp_path / "news", "zz_new", "خبر جديد", "افتتح متحف الزرافات في مدينة تدمر.")
         await store.ingest([tmp_path / "news"])
         # The other process follows the archive itself: this one has not searched since.
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "bot", "search", "--json", "متحف الزرافات"],
-            env={"FURAT_DB": str(db), "PATH": ""}, capture_output=True, text=True, check=True,
-        )
-        out = done.stdout
-        assert '"doc": "zz_new"' in out
+        done = await asyncio.to_thread(furat, ["search", "--json", "متحف الزرافات"], db)
+        assert done.returncode == 0 and '"doc": "zz_new"' in done.stdout
         status = await store.index_status()
         assert status is not None and status.in_step and status.indexed == 56
     finally:
@@ -188,34 +183,23 @@ async def test_reindex_resumes_where_it_was_interrupted(
 
 
 def test_cli_reindex_and_stats(tmp_path: Path) -> None:
-    env = {"FURAT_DB": str(tmp_path / "furat.db"), "FURAT_SEEDS": str(SEEDS), "PATH": ""}
-    stats = subprocess.run(
-        [sys.executable, "-m", "bot", "stats"], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    assert "search index" in stats and "(0 passages, of 55: run furat reindex)" in stats
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "reindex"], env=env, capture_output=True, text=True,
-        check=True,
-    )
+    db = tmp_path / "furat.db"
+    stats = furat(["stats"], db)
+    assert stats.returncode == 0 and "search index" in stats.stdout
+    assert "(0 passages, of 55: run furat reindex)" in stats.stdout
+    done = furat(["reindex"], db)
+    assert done.returncode == 0
     assert "indexed 55 of 55 passages" in done.stderr and ": 55 passages in" in done.stdout
-    off = subprocess.run(
-        [sys.executable, "-m", "bot", "reindex"], env={**env, "FURAT_INDEX": "off"},
-        capture_output=True, text=True,
-    )
+    off = furat(["reindex"], db, FURAT_INDEX="off")
     assert off.returncode == 1 and "no derived search index" in off.stderr
 
 
 def test_cli_ingest_leaves_the_index_in_step(tmp_path: Path) -> None:
-    env = {"FURAT_DB": str(tmp_path / "furat.db"), "FURAT_SEEDS": str(SEEDS), "PATH": ""}
+    db = tmp_path / "furat.db"
     _article(tmp_path / "news", "zz_new", "خبر جديد", "افتتح متحف الزرافات في مدينة تدمر.")
-    subprocess.run(
-        [sys.executable, "-m", "bot", "ingest", str(SEEDS), str(tmp_path / "news")],
-        env=env, capture_output=True, text=True, check=True,
-    )
-    stats = subprocess.run(
-        [sys.executable, "-m", "bot", "stats"], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    assert "(56 passages, in step)" in stats
+    assert furat(["ingest", str(SEEDS), str(tmp_path / "news")], db).returncode == 0
+    stats = furat(["stats"], db)
+    assert stats.returncode == 0 and "(56 passages, in step)" in stats.stdout
 
 
 async def test_an_index_changed_behind_the_archive_says_so(store: Store) -> None:
@@ -275,11 +259,8 @@ async def test_a_rebuild_by_another_process_is_read_at_once(tmp_path: Path) -> N
     store = await open_store(db, seeds=SEEDS)
     try:
         expected = await _docs(store, "معركة دير الزور")
-        done = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "bot", "reindex"],
-            env={"FURAT_DB": str(db), "PATH": ""}, capture_output=True, text=True, check=True,
-        )
-        assert ": 55 passages in" in done.stdout
+        done = await asyncio.to_thread(furat, ["reindex"], db)
+        assert done.returncode == 0 and ": 55 passages in" in done.stdout
         # The archive did not change, but the folder did: this process reads the new index.
         assert await _docs(store, "معركة دير الزور") == expected
         assert store._follower is not None and not store._follower.index.replaced()
